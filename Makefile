@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test test-suite lint fmt venv
+.PHONY: run test test-suite lint fmt venv schema
 
 venv: $(VENV)/.installed
 
@@ -36,3 +36,9 @@ lint: venv
 fmt: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## Write the generated OpenAPI documents (committed; a test fails when they are stale).
+schema: venv
+	for version in v1 v2 v3; do \
+		$(PY) manage.py spectacular --api-version $$version --format openapi-json --validate --fail-on-warn --file openapi/$$version.json || exit 1; \
+	done

@@ -1,11 +1,12 @@
 """The whole API surface at a glance. Routes exist only where the contract has them."""
 
-from django.urls import path
+from django.urls import include, path
 
-from api.views import PingView
+from api.docs import swagger_urls
 
 urlpatterns = [
-    path("v1/ping", PingView.as_view(), name="v1-ping"),
-    path("v2/ping", PingView.as_view(), name="v2-ping"),
-    path("v3/ping", PingView.as_view(), name="v3-ping"),
+    path("v1/", include(("api.v1.urls", "v1"), namespace="v1")),
+    path("v2/", include(("api.v2.urls", "v2"), namespace="v2")),
+    path("v3/", include(("api.v3.urls", "v3"), namespace="v3")),
+    *swagger_urls(),
 ]

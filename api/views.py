@@ -1,16 +1,22 @@
 """Views shared by every version. Version-specific views live in api/v1, api/v2, api/v3."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import serializers, viewsets
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from api.filters import parse_uuid
+from api.schema import EnvelopeAutoSchema
 
 
 class PingView(APIView):
     """Tells an integrator which lead provider its token belongs to."""
 
     @extend_schema(
-        summary="Check a token",
+        summary="Check a token: answers with the name of the lead provider it belongs to",
+        tags=["Tokens"],
+        operation_id="ping",
         responses=inline_serializer(
             "Ping",
             {
@@ -30,3 +36,25 @@ class PingView(APIView):
         return Response(
             {"data": {"id": str(lead_provider.id), "type": "lead-provider", "attributes": {"name": lead_provider.name}}}
         )
+
+
+class ProviderViewSet(viewsets.ViewSet):
+    """The one base of every provider endpoint: token auth and scoping come from settings
+    (api.authentication), errors from api.errors; `request.user` is the calling LeadProvider."""
+
+    schema = EnvelopeAutoSchema()
+    lookup_value_regex = "[^/]+"  # any path id reaches the view, which answers 404 for non-UUIDs
+
+    @staticmethod
+    def respond(data) -> Response:
+        return Response({"data": data})
+
+    @staticmethod
+    def not_found() -> NotFound:
+        return NotFound()
+
+    def path_uuid(self, value: str):
+        parsed = parse_uuid(value)
+        if parsed is None:
+            raise self.not_found()
+        return parsed

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "participants",
     "statements",
     "declarations",
@@ -119,6 +120,8 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
+    "ALLOWED_VERSIONS": ["v1", "v2", "v3"],
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -126,6 +129,18 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Lead provider API (ECF)",
     "DESCRIPTION": "The API lead providers use to read participants and submit declarations.",
     "SERVE_INCLUDE_SCHEMA": False,
+    "VERSION": None,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    # Swagger UI served from our own static files: no CDN needed.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SECURITY": [{"bearerAuth": []}],
+    "APPEND_COMPONENTS": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+    "AUTHENTICATION_WHITELIST": [],
+    "POSTPROCESSING_HOOKS": [
+        "api.schema.document_both_json_media_types",
+    ],
 }
 
 if PRODUCTION:

@@ -1,0 +1,120 @@
+"""Schema building blocks shared by the versions: the envelopes and parameters of the contract.
+
+The API renders plain dicts for speed; these serializers only describe those dicts to
+drf-spectacular, and tests/test_schema_conformance.py checks real responses against them.
+"""
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+UUID_PATH_PARAMETER = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The record's id.")
+
+
+class PaginationSerializer(serializers.Serializer):
+    page = serializers.IntegerField(required=False, help_text="Page number; defaults to 1.")
+    per_page = serializers.IntegerField(required=False, help_text="Items per page; defaults to 100, at most 3000.")
+
+
+PAGE_PARAMETER = OpenApiParameter(
+    "page",
+    PaginationSerializer,
+    OpenApiParameter.QUERY,
+    style="deepObject",
+    explode=True,
+    description="Pagination: `page[page]=1&page[per_page]=100`. A page past the end returns an empty list.",
+)
+
+
+def filter_parameter(serializer_class, description: str = "Refine the records returned.") -> OpenApiParameter:
+    return OpenApiParameter(
+        "filter", serializer_class, OpenApiParameter.QUERY, style="deepObject", explode=True, description=description
+    )
+
+
+def sort_parameter(keys: list[str], component_name: str) -> OpenApiParameter:
+    choices = [f"{prefix}{key}" for key in keys for prefix in ("", "-")]
+    return OpenApiParameter(
+        "sort",
+        {"type": "array", "items": {"type": "string", "enum": choices}},
+        OpenApiParameter.QUERY,
+        style="form",
+        explode=False,
+        description="Comma-separated sort keys, `-` for descending (send `+` as `%2B`). Unknown keys are ignored.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    title = serializers.CharField(help_text="The attribute that failed, or a fixed label such as `Bad request`.")
+    detail = serializers.CharField()
+
+
+UNAUTHORISED = OpenApiResponse(
+    inline_serializer("UnauthorisedResponse", {"error": serializers.CharField(help_text="HTTP Token: Access denied")}),
+    description="Authorization information is missing or invalid",
+)
+NOT_FOUND = OpenApiResponse(
+    inline_serializer(
+        "NotFoundResponse",
+        {
+            "error": serializers.CharField(help_text="Resource not Found"),
+            # Documented by the published contract; the service sends `error` (api.md §14.4).
+            "title": serializers.CharField(required=False),
+            "detail": serializers.CharField(required=False),
+        },
+    ),
+    description="The requested resource was not found",
+)
+BAD_REQUEST = OpenApiResponse(
+    inline_serializer(
+        "BadRequestResponse",
+        {
+            "errors": ErrorSerializer(many=True),
+            # The published contract names a `bad_request` string that the original never sends (api.md §14.2).
+            "bad_request": serializers.CharField(required=False),
+        },
+    ),
+    description="Bad request",
+)
+UNPROCESSABLE = OpenApiResponse(
+    inline_serializer(
+        "ErrorResponse",
+        {
+            "errors": ErrorSerializer(many=True),
+            # The published contract names the list `error`; the service sends `errors` (api.md §14.1).
+            "error": ErrorSerializer(many=True, required=False),
+        },
+    ),
+    description="Unprocessable entity: one item per failing attribute, in validation order",
+)
+
+
+class EnvelopeAutoSchema(AutoSchema):
+    """Every response is documented with its full `{"data": ...}` envelope, so lists must not be
+    wrapped in a second array by drf-spectacular's list heuristics."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False
+
+
+JSON_MEDIA_TYPES = ("application/vnd.api+json", "application/json")
+
+
+def document_both_json_media_types(result, generator, request, public):
+    """Postprocessing hook: bodies are sent as `application/vnd.api+json` and are plain JSON; the
+    published contracts document them as `application/json`, so both are listed."""
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            bodies = [operation.get("requestBody")] + list(operation.get("responses", {}).values())
+            for body in filter(None, bodies):
+                content = body.get("content")
+                if not content:
+                    continue
+                schema = next((content[m]["schema"] for m in JSON_MEDIA_TYPES if m in content), None)
+                if schema is not None:
+                    for media_type in JSON_MEDIA_TYPES:
+                        content.setdefault(media_type, {"schema": schema})
+    return result

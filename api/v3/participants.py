@@ -1,0 +1,234 @@
+"""v3 participants: one item per person, enrolments nested (api.md §9.2, §10.3)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+
+from api import representations as rep
+from api.filters import Filters, cohort_condition, parse_sort
+from api.pagination import parse_page
+from api.schema import NOT_FOUND, PAGE_PARAMETER, UNAUTHORISED, UUID_PATH_PARAMETER, filter_parameter, sort_parameter
+from api.views import ProviderViewSet
+from ecf import clock
+from ecf.rfc3339 import format_date, format_timestamp
+from participants import selectors
+from participants.models import (
+    DeferralReason,
+    EnrolmentKind,
+    MentorCompletionReason,
+    TrainingStatus,
+    WithdrawalReason,
+)
+
+SCHEDULE_IDENTIFIERS = [
+    f"ecf-{kind}-{month}"
+    for kind in ("standard", "reduced", "extended", "replacement")
+    for month in ("september", "january", "april")
+]
+PARTICIPANT_STATUSES = ["active", "joining", "leaving", "left", "withdrawn"]
+SORT_KEYS = {"created_at": "created_at", "updated_at": "updated_at"}
+
+
+# --- The shape, for the schema -----------------------------------------------------------
+
+
+class WithdrawalSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=WithdrawalReason.values)
+    date = serializers.DateTimeField()
+
+
+class DeferralSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=DeferralReason.values)
+    date = serializers.DateTimeField()
+
+
+class EnrolmentSerializer(serializers.Serializer):
+    training_record_id = serializers.UUIDField()
+    email = serializers.CharField(allow_null=True)
+    mentor_id = serializers.UUIDField(allow_null=True)
+    school_urn = serializers.CharField()
+    participant_type = serializers.ChoiceField(choices=EnrolmentKind.values)
+    cohort = serializers.CharField()
+    training_status = serializers.ChoiceField(choices=TrainingStatus.values)
+    participant_status = serializers.ChoiceField(choices=PARTICIPANT_STATUSES, allow_null=True)
+    teacher_reference_number_validated = serializers.BooleanField(allow_null=True)
+    eligible_for_funding = serializers.BooleanField(allow_null=True)
+    pupil_premium_uplift = serializers.BooleanField()
+    sparsity_uplift = serializers.BooleanField()
+    schedule_identifier = serializers.ChoiceField(choices=SCHEDULE_IDENTIFIERS)
+    delivery_partner_id = serializers.UUIDField(allow_null=True)
+    withdrawal = WithdrawalSerializer(allow_null=True)
+    deferral = DeferralSerializer(allow_null=True)
+    created_at = serializers.DateTimeField()
+    induction_end_date = serializers.DateField(allow_null=True)
+    mentor_funding_end_date = serializers.DateField(allow_null=True)
+    cohort_changed_after_payments_frozen = serializers.BooleanField()
+    mentor_ineligible_for_funding_reason = serializers.ChoiceField(
+        choices=MentorCompletionReason.values, allow_null=True
+    )
+
+
+class ParticipantIdChangeSerializer(serializers.Serializer):
+    from_participant_id = serializers.UUIDField()
+    to_participant_id = serializers.UUIDField()
+    changed_at = serializers.DateTimeField()
+
+
+class ParticipantAttributesSerializer(serializers.Serializer):
+    full_name = serializers.CharField()
+    teacher_reference_number = serializers.CharField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+    ecf_enrolments = EnrolmentSerializer(many=True)
+    participant_id_changes = ParticipantIdChangeSerializer(many=True)
+
+
+class ParticipantSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    type = serializers.CharField(default="participant")
+    attributes = ParticipantAttributesSerializer()
+
+
+class ParticipantResponseSerializer(serializers.Serializer):
+    data = ParticipantSerializer()
+
+
+class ParticipantListResponseSerializer(serializers.Serializer):
+    data = ParticipantSerializer(many=True)
+
+
+class ParticipantFilterSerializer(serializers.Serializer):
+    cohort = serializers.CharField(required=False, help_text="Comma-separated start years, e.g. `2023,2024`.")
+    updated_since = serializers.CharField(required=False, help_text="RFC 3339 date-time; records updated at or after.")
+    training_status = serializers.CharField(required=False, help_text="`active`, `deferred` or `withdrawn`.")
+    from_participant_id = serializers.CharField(required=False, help_text="A participant id retired by a merge.")
+
+
+# --- Rendering -----------------------------------------------------------------------------
+
+PARTICIPANT_COLUMNS = ("id", "full_name", "trn", "updated_at")
+
+
+def render_participants(lead_provider_id, people: list[dict]) -> list[dict]:
+    """The v3 representation of these people as seen by the provider, in the given order.
+
+    Three queries whatever the number of people: their enrolments' latest periods, this
+    provider's status changes for those enrolments, and their id changes.
+    """
+    ids = [person["id"] for person in people]
+    views = selectors.enrolment_views(lead_provider_id, participant_ids=ids)
+    changes = selectors.provider_status_changes(lead_provider_id, enrolment_ids=[row["enrolment_id"] for row in views])
+    id_changes = selectors.id_changes(participant_ids=ids)
+    now = clock.now()
+    enrolments_by_person: dict = {}
+    for row in views:
+        enrolments_by_person.setdefault(row["enrolment__participant_id"], []).append(
+            _enrolment(row, changes.get(row["enrolment_id"], {}), now)
+        )
+    return [
+        {
+            "id": str(person["id"]),
+            "type": "participant",
+            "attributes": {
+                "full_name": person["full_name"],
+                "teacher_reference_number": person["trn"],
+                "updated_at": format_timestamp(person["updated_at"]),
+                "ecf_enrolments": enrolments_by_person.get(person["id"], []),
+                "participant_id_changes": [
+                    {
+                        "from_participant_id": str(change["from_participant_id"]),
+                        "to_participant_id": str(change["to_participant_id"]),
+                        "changed_at": format_timestamp(change["created_at"]),
+                    }
+                    for change in id_changes.get(person["id"], [])
+                ],
+            },
+        }
+        for person in people
+    ]
+
+
+def _enrolment(row: dict, changes_by_status: dict, now) -> dict:
+    is_mentor = row["enrolment__kind"] == EnrolmentKind.MENTOR
+    withdrawal = rep.status_object(row, changes_by_status, TrainingStatus.WITHDRAWN)
+    deferral = rep.status_object(row, changes_by_status, TrainingStatus.DEFERRED)
+    return {
+        "training_record_id": str(row["enrolment_id"]),
+        "email": rep.email(row),
+        "mentor_id": _str_or_none(rep.mentor_id(row)),
+        "school_urn": row["school__urn"],
+        "participant_type": row["enrolment__kind"],
+        "cohort": str(row["cohort_id"]),
+        "training_status": row["training_status"],
+        "participant_status": rep.participant_status(row, now),
+        "teacher_reference_number_validated": rep.teacher_reference_number_validated(row),
+        "eligible_for_funding": rep.eligible_for_funding(row),
+        "pupil_premium_uplift": row["enrolment__pupil_premium_uplift"],
+        "sparsity_uplift": row["enrolment__sparsity_uplift"],
+        "schedule_identifier": row["schedule__identifier"],
+        "delivery_partner_id": _str_or_none(row["partnership__delivery_partner_id"]),
+        "withdrawal": withdrawal and {**withdrawal, "date": format_timestamp(withdrawal["date"])},
+        "deferral": deferral and {**deferral, "date": format_timestamp(deferral["date"])},
+        "created_at": format_timestamp(row["enrolment__created_at"]),
+        "induction_end_date": format_date(row["enrolment__induction_completion_date"]),
+        "mentor_funding_end_date": format_date(row["enrolment__mentor_completion_date"]) if is_mentor else None,
+        "cohort_changed_after_payments_frozen": row["enrolment__cohort_changed_after_payments_frozen"],
+        "mentor_ineligible_for_funding_reason": row["enrolment__mentor_completion_reason"] if is_mentor else None,
+    }
+
+
+def _str_or_none(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def render_participant(lead_provider_id, participant_id) -> dict | None:
+    """One person as the provider sees them, or None when the provider cannot see them."""
+    person = (
+        selectors.visible_participants(lead_provider_id).filter(id=participant_id).values(*PARTICIPANT_COLUMNS).first()
+    )
+    if person is None:
+        return None
+    return render_participants(lead_provider_id, [person])[0]
+
+
+# --- Endpoints -------------------------------------------------------------------------------
+
+
+class ParticipantViewSet(ProviderViewSet):
+    @extend_schema(
+        summary="Retrieve multiple participants",
+        operation_id="participants_list",
+        tags=["ECF participants"],
+        parameters=[filter_parameter(ParticipantFilterSerializer), PAGE_PARAMETER, sort_parameter(list(SORT_KEYS), "")],
+        responses={200: ParticipantListResponseSerializer, 401: UNAUTHORISED},
+    )
+    def list(self, request):
+        filters = Filters(request.query_params)
+        page = parse_page(request.query_params)
+        lead_provider = request.user
+        latest_period_conditions = cohort_condition(filters.cohorts(), "schedule__cohort_id")
+        training_status = filters.training_status()
+        if training_status is not None:
+            latest_period_conditions["training_status"] = training_status
+        people = selectors.visible_participants(lead_provider.id, **latest_period_conditions)
+        updated_since = filters.updated_since()
+        if updated_since is not None:
+            people = people.filter(updated_at__gte=updated_since)
+        from_ids = filters.uuids("from_participant_id")
+        if from_ids is not None:
+            people = people.filter(id_changes__from_participant_id__in=from_ids)
+        order = parse_sort(request.query_params.get("sort"), SORT_KEYS) or ["created_at"]
+        rows = list(page.slice(people.order_by(*order, "id").values(*PARTICIPANT_COLUMNS)))
+        return self.respond(render_participants(lead_provider.id, rows))
+
+    @extend_schema(
+        summary="Retrieve a single participant",
+        operation_id="participant_show",
+        tags=["ECF participants"],
+        parameters=[UUID_PATH_PARAMETER],
+        responses={200: ParticipantResponseSerializer, 401: UNAUTHORISED, 404: NOT_FOUND},
+    )
+    def retrieve(self, request, pk=None):
+        participant_id = self.path_uuid(pk)
+        data = render_participant(request.user.id, participant_id)
+        if data is None:
+            raise self.not_found()
+        return self.respond(data)
