@@ -241,7 +241,8 @@ class ApiToken(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.lead_provider} token {self.digest[:8]}…"
+        # Never any part of the digest: it is the only thing standing in for the secret.
+        return f"{self.lead_provider} token {self.label or self.pk}"
 
     @property
     def is_active(self) -> bool:
