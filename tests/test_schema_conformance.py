@@ -1,0 +1,139 @@
+"""Real responses validate against our own generated schema, so the document cannot drift from
+what is sent. Every GET operation of openapi/v3.json is called against a world holding every kind
+of record, and each response body is validated; show endpoints take an id from the list."""
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import jsonschema
+import pytest
+
+from ecf import clock
+from participants.models import InductionStatus
+from tests.factories import (
+    DeclarationFactory,
+    LeadProviderFactory,
+    ParticipantIdChangeFactory,
+    PartnershipFactory,
+    ProviderRelationshipFactory,
+    SchoolFactory,
+    StatementFactory,
+    TrainingPeriodFactory,
+    enrolled_participant,
+)
+from tests.openapi import Document, load
+
+pytestmark = pytest.mark.django_db
+
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+FORMATS = jsonschema.FormatChecker()
+FORMATS.checks("date-time")(lambda value: not isinstance(value, str) or bool(TIMESTAMP.match(value)))
+FORMATS.checks("date")(lambda value: not isinstance(value, str) or bool(DATE.match(value)))
+
+
+@FORMATS.checks("uuid")
+def _is_uuid(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+# Query parameters an operation cannot be called without.
+REQUIRED_QUERY = {
+    "/api/v3/schools/ecf": {"filter[cohort]": "2024"},
+    "/api/v3/schools/ecf/{}": {"filter[cohort]": "2024"},
+}
+
+
+@pytest.fixture
+def world(lead_provider):
+    """Every kind of record the v3 GET endpoints show, for the calling provider."""
+    now = datetime(2025, 2, 10, 12, 0, tzinfo=UTC)
+    with clock.frozen(now):
+        mentor = enrolled_participant(lead_provider=lead_provider, kind="mentor")
+        ect = enrolled_participant(
+            lead_provider=lead_provider, school=mentor.school, mentor=mentor.enrolment, pupil_premium_uplift=True
+        )
+        withdrawn = enrolled_participant(lead_provider=lead_provider, training_status="withdrawn")
+        enrolled_participant(lead_provider=lead_provider, training_status="deferred", fundable=False)
+        ParticipantIdChangeFactory(participant=ect.participant, to_participant_id=ect.participant.id)
+        # An unfunded mentor: assigned to one of our ECTs, trained by another provider.
+        outside_mentor = enrolled_participant(kind="mentor")
+        enrolled_participant(lead_provider=lead_provider, school=ect.school, mentor=outside_mentor.enrolment)
+        # A transfer to another provider's school.
+        leaving = enrolled_participant(lead_provider=lead_provider)
+        leaving.training_period.induction_status = InductionStatus.LEAVING
+        leaving.training_period.end_date = now - timedelta(days=2)
+        leaving.training_period.save()
+        TrainingPeriodFactory(
+            enrolment=leaving.enrolment, partnership=PartnershipFactory(), school_transfer=True, start_date=now
+        )
+        # Partnerships, one challenged, and a delivery partner related to us.
+        PartnershipFactory(lead_provider=lead_provider, challenged=True)
+        ProviderRelationshipFactory(lead_provider=lead_provider, delivery_partner=ect.delivery_partner, cohort=2024)
+        SchoolFactory()
+        # Statements and declarations in every state.
+        StatementFactory(lead_provider=lead_provider, cohort=2024, non_output=True)
+        DeclarationFactory(enrolment=withdrawn.enrolment, submitted=True)
+        for state, declaration_type in (
+            ("eligible", "started"),
+            ("voided", "started"),
+            ("payable", "retained-1"),
+            ("paid", "retained-2"),
+            ("awaiting_clawback", "retained-3"),
+            ("clawed_back", "retained-4"),
+        ):
+            DeclarationFactory(enrolment=ect.enrolment, declaration_type=declaration_type, **{state: True})
+        DeclarationFactory(enrolment=mentor.enrolment, ineligible=True)
+        StatementFactory(lead_provider=LeadProviderFactory(), cohort=2024)
+    return now
+
+
+def get_operations():
+    return [path for (method, path) in Document(load("v3.json")).operations() if method == "GET"]
+
+
+@pytest.mark.parametrize("path", [p for p in get_operations() if "{}" not in p])
+def test_list_and_show_responses_validate_against_our_schema(provider_client, world, path):
+    document = Document(load("v3.json"))
+    operations = document.operations()
+    with clock.frozen(world):
+        listing = provider_client.get(path, REQUIRED_QUERY.get(path, {}))
+        validate(document, operations[("GET", path)], listing)
+        items = listing.json()["data"]
+        assert items, f"the world has nothing for {path}: add a record of that kind to the fixture"
+        show_path = next(
+            (
+                p
+                for p in (f"{path}/{{}}", path.replace("/transfers", "/{}/transfers"))
+                if ("GET", p) in operations and p != path
+            ),
+            None,
+        )
+        if show_path is not None:
+            shown = provider_client.get(show_path.replace("{}", items[0]["id"]), REQUIRED_QUERY.get(show_path, {}))
+            validate(document, operations[("GET", show_path)], shown)
+
+
+def validate(document: Document, operation: dict, response) -> None:
+    assert response.status_code == 200, response.content
+    schema = document.json_schema(document.response_schema(operation, "200"))
+    jsonschema.validate(response.json(), schema, format_checker=FORMATS)
+
+
+def test_validation_catches_a_drifting_field(provider_client, world):
+    """The check has teeth: a body that breaks the schema is refused."""
+    document = Document(load("v3.json"))
+    operation = document.operations()[("GET", "/api/v3/participants/ecf")]
+    with clock.frozen(world):
+        body = provider_client.get("/api/v3/participants/ecf").json()
+    body["data"][0]["attributes"]["ecf_enrolments"][0]["cohort"] = 2024  # an integer, not the contract's string
+    schema = document.json_schema(document.response_schema(operation, "200"))
+
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(body, schema, format_checker=FORMATS)
