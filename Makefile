@@ -19,9 +19,22 @@ run: venv
 	$(PY) manage.py seed_sandbox
 	$(PY) manage.py runserver 0.0.0.0:$(PORT)
 
+## Serve as in production: gunicorn (WEB_CONCURRENCY workers, default 4) on 127.0.0.1:$(PORT), PostgreSQL,
+## DEBUG off, static files by whitenoise. Needs DATABASE_URL and SECRET_KEY (see scripts/serve.sh).
+.PHONY: serve
+serve: venv
+	PORT=$(PORT) scripts/serve.sh
+
 ## Lint and run the whole suite against a throwaway PostgreSQL cluster (or DATABASE_URL).
-test: venv
+test: venv browser-deps
 	ECF_ENV=test scripts/with_postgres.sh $(MAKE) --no-print-directory test-suite
+
+## The back-office browser test drives Debian's Chromium (never a browser playwright downloads itself);
+## the package lists are refreshed only when the install cannot find it.
+.PHONY: browser-deps
+browser-deps:
+	@test -x /usr/bin/chromium || DEBIAN_FRONTEND=noninteractive apt-get install -y chromium \
+		|| { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 test-suite:
 	$(BIN)/ruff check .

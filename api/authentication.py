@@ -21,6 +21,7 @@ class LeadProviderTokenAuthentication(authentication.BaseAuthentication):
         if lead_provider is None:
             raise NotAuthenticated()
         request.lead_provider = lead_provider
+        request._request.lead_provider = lead_provider  # read by api.request_log, outside DRF
         return (lead_provider, raw)
 
     def authenticate_header(self, request):

@@ -41,9 +41,10 @@ class Filters:
         return parsed
 
     def cohorts(self) -> list[int] | None:
-        """Start years of `filter[cohort]=2023,2024`; None when absent. Unknown years match nothing."""
+        """Start years of `filter[cohort]=2023,2024`; None when absent or empty (no filter, as the
+        original). Values that can never match (unknown years, non-numbers) match nothing."""
         raw = self.raw("cohort")
-        if raw is None:
+        if raw is None or not _comma_list(raw):
             return None
         return [int(part) for part in _comma_list(raw) if part.isdigit()]
 
@@ -56,9 +57,9 @@ class Filters:
         return int(raw) if raw.isdigit() else None
 
     def uuids(self, name: str) -> list[uuid.UUID] | None:
-        """A comma list of ids; values that are not UUIDs simply match nothing (v3)."""
+        """A comma list of ids; None when absent or empty; values that are not UUIDs match nothing (v3)."""
         raw = self.raw(name)
-        if raw is None:
+        if raw is None or not _comma_list(raw):
             return None
         return [value for value in (_as_uuid(part) for part in _comma_list(raw)) if value is not None]
 

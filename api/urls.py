@@ -3,10 +3,13 @@
 from django.urls import include, path
 
 from api.docs import swagger_urls
+from api.release_notes import release_notes_json, release_notes_page
 
 urlpatterns = [
     path("v1/", include(("api.v1.urls", "v1"), namespace="v1")),
     path("v2/", include(("api.v2.urls", "v2"), namespace="v2")),
     path("v3/", include(("api.v3.urls", "v3"), namespace="v3")),
     *swagger_urls(),
+    path("release-notes", release_notes_json, name="release-notes"),
+    path("docs/release-notes/", release_notes_page, name="release-notes-page"),
 ]

@@ -2,10 +2,11 @@
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, UnsupportedMediaType
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.errors import BAD_JSON_DETAIL, BadRequest
 from api.filters import parse_uuid
 from api.schema import EnvelopeAutoSchema
 
@@ -38,10 +39,10 @@ class PingView(APIView):
         )
 
 
+# The one base of every provider endpoint: token auth and scoping come from settings
+# (api.authentication), errors from api.errors; `request.user` is the calling LeadProvider.
+# (A comment, not a docstring: drf-spectacular would publish a docstring as every operation's description.)
 class ProviderViewSet(viewsets.ViewSet):
-    """The one base of every provider endpoint: token auth and scoping come from settings
-    (api.authentication), errors from api.errors; `request.user` is the calling LeadProvider."""
-
     schema = EnvelopeAutoSchema()
     lookup_value_regex = "[^/]+"  # any path id reaches the view, which answers 404 for non-UUIDs
 
@@ -58,3 +59,18 @@ class ProviderViewSet(viewsets.ViewSet):
         if parsed is None:
             raise self.not_found()
         return parsed
+
+
+def attributes_of(request) -> dict:
+    """`data.attributes` of a JSON:API write body (api.md §4, §16.7): `data` must be an object, missing
+    attributes count as empty, `type` and unknown attributes are ignored by the callers. A body the
+    parsers cannot read (malformed JSON, or a content type that is not JSON) is a 400 too."""
+    try:
+        body = request.data
+    except UnsupportedMediaType:
+        raise BadRequest(BAD_JSON_DETAIL) from None
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        raise BadRequest(BAD_JSON_DETAIL)
+    attributes = data.get("attributes")
+    return attributes if isinstance(attributes, dict) else {}

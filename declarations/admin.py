@@ -1,13 +1,131 @@
 """Back office for declarations and their history (design.md §3).
 
 Everything here is read-only: a declaration's state moves only through the services the API
-uses (void, payment runs), which also write the state-change history shown here.
+uses (void, payment runs), which also write the state-change history shown here. A finance user
+voids a declaration on a provider's behalf through the API's own service, with a reason, and
+finds a person, with their training history and declarations, by any id they have.
 """
 
-from django.contrib import admin
+from functools import update_wrapper
 
-from declarations.models import Declaration, DeclarationAttempt, DeclarationStateChange
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from declarations.back_office import VOIDABLE_STATES, find_participants, participant_records
+from declarations.models import Declaration, DeclarationAttempt, DeclarationState, DeclarationStateChange
+from declarations.services import declaration_void
+from declarations.state_machine import Actor
+from ecf import clock
+from ecf.errors import InvalidAction
 from participants.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline, UuidSearchMixin
+from statements.models import Statement
+from statements.permissions import is_finance_user
+
+S = DeclarationState
+REASON_MAX_LENGTH = DeclarationStateChange._meta.get_field("reason").max_length
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is the declaration being voided?",
+        help_text="Kept in the declaration's history, with your name.",
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        error_messages={
+            "required": "Enter why the declaration is being voided",
+            "max_length": f"The reason must be {REASON_MAX_LENGTH} characters or fewer",
+        },
+    )
+
+
+class FinanceViews:
+    """The finance user's declaration views: find a person, void on a provider's behalf."""
+
+    def finance_urls(self) -> list:
+        return [
+            path(
+                "participant-search/",
+                self._finance_view(self.participant_search_view),
+                name="declarations_declaration_participant_search",
+            ),
+            path(
+                "<uuid:declaration_id>/void/",
+                self._finance_view(self.void_view, "declarations.change_declaration"),
+                name="declarations_declaration_void",
+            ),
+        ]
+
+    def _finance_view(self, function, permission: str | None = None):
+        def inner(request, *args, **kwargs):
+            if not is_finance_user(request.user) or (permission and not request.user.has_perm(permission)):
+                raise PermissionDenied
+            return function(request, *args, **kwargs)
+
+        return self.admin_site.admin_view(update_wrapper(inner, function))
+
+    def _render(self, request, template: str, title: str, **context):
+        return TemplateResponse(
+            request,
+            f"admin/declarations/declaration/{template}",
+            {**self.admin_site.each_context(request), "opts": self.model._meta, "title": title, **context},
+        )
+
+    def participant_search_view(self, request):
+        result = find_participants(request.GET.get("q", ""))
+        return self._render(
+            request,
+            "participant_search.html",
+            "Find a participant or declaration",
+            result=result,
+            records=participant_records(result.participants),
+        )
+
+    def void_view(self, request, declaration_id):
+        declaration = get_object_or_404(
+            Declaration.objects.select_related("participant", "lead_provider", "statement", "clawback_statement"),
+            pk=declaration_id,
+        )
+        form = VoidForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                declaration = declaration_void(
+                    declaration=declaration, actor=Actor.finance_user(request.user), reason=form.cleaned_data["reason"]
+                )
+            except InvalidAction as refusal:
+                form.add_error(None, refusal.message)
+            else:
+                messages.success(request, self._void_outcome(declaration))
+                return redirect(reverse("admin:declarations_declaration_change", args=[declaration.pk]))
+        return self._render(
+            request,
+            "void.html",
+            "Void a declaration on the provider's behalf",
+            declaration=declaration,
+            form=form,
+            voidable=declaration.state in VOIDABLE_STATES,
+            clawback_statement=self._next_statement(declaration) if declaration.state == S.PAID else None,
+        )
+
+    @staticmethod
+    def _next_statement(declaration: Declaration) -> Statement | None:
+        """Where a paid declaration's clawback would land (finance.md §2.3), to say so before voiding."""
+        return Statement.objects.next_output_for(
+            lead_provider_id=declaration.lead_provider_id, cohort_id=declaration.cohort_id, today=clock.today()
+        )
+
+    @staticmethod
+    def _void_outcome(declaration: Declaration) -> str:
+        if declaration.state == S.AWAITING_CLAWBACK:
+            statement = Statement.objects.select_related("lead_provider").get(pk=declaration.clawback_statement_id)
+            return (
+                f"The declaration was paid, so it is now awaiting clawback on the {statement.name} statement "
+                f"({statement.cohort_id} cohort)."
+            )
+        return "The declaration has been voided."
 
 
 class DeclarationStateChangeInline(ReadOnlyTabularInline):
@@ -31,7 +149,7 @@ class DeclarationAttemptInline(ReadOnlyTabularInline):
 
 
 @admin.register(Declaration)
-class DeclarationAdmin(UuidSearchMixin, admin.ModelAdmin):
+class DeclarationAdmin(FinanceViews, UuidSearchMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "participant",
@@ -86,6 +204,13 @@ class DeclarationAdmin(UuidSearchMixin, admin.ModelAdmin):
     )
     readonly_fields = fields
     inlines = (DeclarationStateChangeInline, DeclarationAttemptInline)
+
+    def get_urls(self):
+        return [*self.finance_urls(), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_void": is_finance_user(request.user)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request):
         return False  # declarations arrive through the API

@@ -142,8 +142,9 @@ class Declaration(Timestamped):
                 | (~Q(state__in=["awaiting_clawback", "clawed_back"]) & Q(clawback_statement__isnull=True)),
                 name="declaration_clawback_statement_iff_refundable",
             ),
+            # An ineligible declaration that is later voided keeps the reason it was ineligible for.
             models.CheckConstraint(
-                condition=Q(state="ineligible") | Q(ineligibility_reason__isnull=True),
+                condition=Q(state__in=["ineligible", "voided"]) | Q(ineligibility_reason__isnull=True),
                 name="declaration_reason_only_when_ineligible",
             ),
         ]

@@ -48,7 +48,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "api.request_log.RequestLogMiddleware",  # outermost: every response, even a redirect or a 429, gets its id
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "api.ratelimit.RateLimitMiddleware",  # before sessions, auth and DRF: an over-limit request costs one query
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -56,7 +59,16 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ecf.clock.ServerDateMiddleware",
+    "api.versioning.VersionPolicyMiddleware",
 ]
+
+# The one registry of API versions (api/versioning.py): current, supported, deprecated (with a
+# sunset date, optionally deprecated_on) or retired. Changing a status here is all a retirement takes.
+API_VERSIONS = {
+    "v1": {"status": "supported", "extended_support": True},
+    "v2": {"status": "supported"},
+    "v3": {"status": "current"},
+}
 
 ROOT_URLCONF = "ecf.urls"
 
@@ -79,10 +91,13 @@ WSGI_APPLICATION = "ecf.wsgi.application"
 
 # SQLite is the embedded default for a quick local run; PostgreSQL in production and tests.
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+# Seconds a worker keeps its connection between requests (0: a new connection per request).
+DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 60 if PRODUCTION else 0, minimum=0)
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE)}
 except Exception as exc:  # dj_database_url raises several types for a malformed URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+# Persistent connections are checked before reuse, so a database restart needs no application restart.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -99,7 +114,27 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# whitenoise serves the admin's and Swagger UI's files from the application itself. In production they
+# come from `collectstatic` with hashed, pre-compressed names (cached forever); elsewhere they are found
+# in the apps on each request, so nothing needs collecting first.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
+
+# api.md §3: requests per fixed window (aligned to the epoch) per Authorization header, on /api/.
+# Off by default under ECF_ENV=test only so that the suite's query-count assertions count the
+# endpoint's own queries; tests/test_rate_limit.py switches it on.
+API_RATE_LIMIT_ENABLED = env_bool("API_RATE_LIMIT_ENABLED", ECF_ENV != "test")
+API_RATE_LIMIT = env_int("API_RATE_LIMIT", 1000, minimum=1)
+API_RATE_LIMIT_WINDOW_SECONDS = env_int("API_RATE_LIMIT_WINDOW_SECONDS", 300, minimum=1)
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {
@@ -140,17 +175,27 @@ SPECTACULAR_SETTINGS = {
     "AUTHENTICATION_WHITELIST": [],
     "POSTPROCESSING_HOOKS": [
         "api.schema.document_both_json_media_types",
+        "api.versioning.describe_version",
     ],
 }
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Load balancers probe over plain HTTP inside the network; a redirect would read as "down".
+    SECURE_REDIRECT_EXEMPT = [r"^healthcheck$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # The back office: cookies out of scripts' reach, and a session lasts a working day.
+    SESSION_COOKIE_HTTPONLY = True
+    CSRF_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60, minimum=60)
+
+# No page of ours is meant to be framed (clickjacking on the admin).
+X_FRAME_OPTIONS = "DENY"
 
 if ECF_ENV == "test":
     # Hashing passwords slowly protects nothing in a throwaway test database.

@@ -7,10 +7,44 @@ latest creation. Every per-enrolment field the API shows comes from that period,
 status is per provider.
 """
 
-from django.db.models import Case, F, IntegerField, QuerySet, Value, When, Window
-from django.db.models.functions import RowNumber
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
-from participants.models import Participant, ParticipantIdChange, TrainingPeriod, TrainingStatusChange
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextChoices,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, Greatest, RowNumber
+
+from participants.models import (
+    KIND_FOR_COURSE,
+    SCHOOL_ELIGIBLE,
+    UNCHALLENGED,
+    Cohort,
+    DeliveryPartner,
+    Enrolment,
+    EnrolmentKind,
+    InductionStatus,
+    Participant,
+    ParticipantIdChange,
+    Partnership,
+    ProviderRelationship,
+    School,
+    TrainingPeriod,
+    TrainingStatusChange,
+)
 
 LATEST_FIRST = [
     Case(When(end_date__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField()).asc(),
@@ -114,3 +148,309 @@ def id_changes(*, participant_ids) -> dict:
     for row in rows:
         by_participant.setdefault(row["participant_id"], []).append(row)
     return by_participant
+
+
+# --- Schools, delivery partners and partnerships (rules §7.3, §8.1, §8.3) ---------------------
+
+
+def schools_for_cohort(cohort_id: int) -> QuerySet[School]:
+    """The schools every provider sees for a cohort (rules §8.1), annotated with what the API shows.
+
+    The set is not provider-scoped: schools eligible for funding (never CIP-only, which needs
+    ineligibility) plus any school with an unchallenged, non-relationship partnership for the
+    cohort, so a school that lost eligibility stays listed where it is partnered. An unknown
+    cohort has no schools. Annotations: `in_partnership` (any unchallenged partnership of the
+    cohort, any provider, relationship ones included), `programme_choice` and `cohort_updated_at`
+    from the school cohort (None without one), and `last_updated_at`, the later of the school's
+    and its school cohort's `updated_at`.
+    """
+    partnered = Partnership.objects.filter(UNCHALLENGED, cohort_id=cohort_id, school_id=OuterRef("pk"))
+    return School.objects.filter(
+        Exists(Cohort.objects.filter(start_year=cohort_id)),
+        Q(SCHOOL_ELIGIBLE) | Q(Exists(partnered.filter(relationship=False))),
+    ).annotate(
+        this_cohort=FilteredRelation("school_cohorts", condition=Q(school_cohorts__cohort_id=cohort_id)),
+        in_partnership=Exists(partnered),
+        programme_choice=F("this_cohort__induction_programme_choice"),
+        cohort_updated_at=F("this_cohort__updated_at"),
+        # Coalesce: SQLite's MAX() of a NULL is NULL where PostgreSQL's GREATEST skips it.
+        last_updated_at=Greatest("updated_at", Coalesce("this_cohort__updated_at", "updated_at")),
+    )
+
+
+def provider_delivery_partners(lead_provider_id, **relationship_conditions) -> QuerySet[DeliveryPartner]:
+    """Delivery partners the provider has a relationship with (rules §8.3); the conditions, if any,
+    apply to the relationship (e.g. `cohort_id__in=[2024]`)."""
+    related = ProviderRelationship.objects.filter(lead_provider_id=lead_provider_id, **relationship_conditions)
+    return DeliveryPartner.objects.filter(id__in=related.values("delivery_partner_id"))
+
+
+def relationship_cohorts(lead_provider_id, *, delivery_partner_ids) -> dict:
+    """{delivery_partner_id: [start years of its relationships with the provider, ascending]}."""
+    years: dict = {}
+    rows = (
+        ProviderRelationship.objects.filter(
+            lead_provider_id=lead_provider_id, delivery_partner_id__in=delivery_partner_ids
+        )
+        .order_by("cohort_id")
+        .values_list("delivery_partner_id", "cohort_id")
+    )
+    for delivery_partner_id, year in rows:
+        years.setdefault(delivery_partner_id, []).append(year)
+    return years
+
+
+def provider_partnerships(lead_provider_id) -> QuerySet[Partnership]:
+    """The provider's own partnerships, challenged ones included, relationship records never
+    (rules §7.3, §7.5); `last_updated_at` is the latest of the partnership, its school and its
+    delivery partner."""
+    return Partnership.objects.filter(lead_provider_id=lead_provider_id, relationship=False).annotate(
+        last_updated_at=Greatest("updated_at", "school__updated_at", "delivery_partner__updated_at")
+    )
+
+
+def partnerships_updated_since(partnerships: QuerySet[Partnership], since) -> QuerySet[Partnership]:
+    """A change to the partnership, its school or its delivery partner brings it back into a sync."""
+    return partnerships.filter(
+        Q(updated_at__gte=since) | Q(school__updated_at__gte=since) | Q(delivery_partner__updated_at__gte=since)
+    )
+
+
+# --- Transfers (rules §6) ----------------------------------------------------------------------
+
+
+class TransferType(TextChoices):
+    NEW_PROVIDER = "new_provider"
+    NEW_SCHOOL = "new_school"
+    UNKNOWN = "unknown"
+
+
+class TransferStatus(TextChoices):
+    INCOMPLETE = "incomplete"
+    COMPLETE = "complete"
+
+
+# One row per training period, as the pairing needs it (plain dicts, see provider_transfers).
+TRANSFER_PERIOD_COLUMNS = {
+    "participant_id": F("enrolment__participant_id"),
+    "school_urn": F("school__urn"),
+    "lead_provider_id": F("partnership__lead_provider_id"),
+    "lead_provider_name": F("partnership__lead_provider__name"),
+}
+TRANSFER_PERIOD_FIELDS = (
+    "id",
+    "enrolment_id",
+    "school_id",
+    "induction_status",
+    "school_transfer",
+    "start_date",
+    "end_date",
+    "created_at",
+    "updated_at",
+)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A leaving period and the period at the new school, when one has been reported (rules §6.1).
+
+    `leaving` and `joining` are rows of TRANSFER_PERIOD_FIELDS + TRANSFER_PERIOD_COLUMNS.
+    """
+
+    enrolment_id: uuid.UUID
+    leaving: dict
+    joining: dict | None
+
+    @property
+    def transfer_type(self) -> str:
+        if self.joining is None:
+            return TransferType.UNKNOWN
+        old, new = self.leaving["lead_provider_id"], self.joining["lead_provider_id"]
+        # A side without a partnership (school-led) is not a change of provider.
+        if old is not None and new is not None and old != new:
+            return TransferType.NEW_PROVIDER
+        return TransferType.NEW_SCHOOL
+
+    def status(self, today: date) -> str:
+        """Complete once the later of the leaving and joining dates has passed (rules §6.3)."""
+        days = [_utc_date(self.leaving["end_date"])]
+        if self.joining is not None:
+            days.append(_utc_date(self.joining["start_date"]))
+        known = [day for day in days if day is not None]
+        # A leaver with no date yet has not moved: the move cannot be complete.
+        if not known or max(known) > today:
+            return TransferStatus.INCOMPLETE
+        return TransferStatus.COMPLETE
+
+    @property
+    def updated_at(self) -> datetime:
+        sides = [self.leaving] if self.joining is None else [self.leaving, self.joining]
+        return max(side["updated_at"] for side in sides)
+
+    def reported_to(self, lead_provider_id) -> bool:
+        """Either side's provider sees a pair; only the leaving provider sees a leaver alone (rules §6.2 step 3)."""
+        if self.leaving["lead_provider_id"] == lead_provider_id:
+            return True
+        return self.joining is not None and self.joining["lead_provider_id"] == lead_provider_id
+
+
+def _utc_date(value: datetime | None) -> date | None:
+    return None if value is None else value.astimezone(UTC).date()
+
+
+def transfer_participants(lead_provider_id) -> QuerySet[Participant]:
+    """The people in the provider's transfers list (rules §6.3, api.md §10.3).
+
+    An enrolment counts when one of its periods under this provider's partnerships is a school
+    transfer or is leaving, and it has a leaving period (anyone's), so both the provider that lost
+    the participant and the one that received them find the person. Challenged partnerships are
+    not excluded: the original's query does not exclude them and the spec names none.
+    """
+    touched = TrainingPeriod.objects.filter(
+        Q(school_transfer=True) | Q(induction_status=InductionStatus.LEAVING),
+        partnership__lead_provider_id=lead_provider_id,
+    )
+    leaving = TrainingPeriod.objects.filter(
+        induction_status=InductionStatus.LEAVING, enrolment_id__in=touched.values("enrolment_id")
+    )
+    return Participant.objects.filter(id__in=leaving.values("enrolment__participant_id"))
+
+
+def pair_transfers(periods: list[dict]) -> list[Transfer]:
+    """Pair an enrolment's periods, given in creation order, into transfers (rules §6.2 steps 1-2).
+
+    Each leaving period takes the first period not yet paired (earlier ones included) that is
+    not itself leaving, is at a different school and is flagged as a school transfer.
+    """
+    used: set = set()
+    transfers = []
+    for leaving in periods:
+        if leaving["induction_status"] != InductionStatus.LEAVING:
+            continue
+        used.add(leaving["id"])
+        joining = next(
+            (
+                period
+                for period in periods
+                if period["id"] not in used
+                and period["induction_status"] != InductionStatus.LEAVING
+                and period["school_id"] != leaving["school_id"]
+                and period["school_transfer"]
+            ),
+            None,
+        )
+        if joining is not None:
+            used.add(joining["id"])
+        transfers.append(Transfer(enrolment_id=leaving["enrolment_id"], leaving=leaving, joining=joining))
+    return transfers
+
+
+def provider_transfers(lead_provider_id, *, participant_ids) -> dict:
+    """{participant_id: [Transfer, ...]}: the transfers of these people the provider is told about.
+
+    One query fetches every period of these people (any provider: the other side of a transfer
+    is shown too); the pairing is done in memory, enrolment by enrolment in creation order.
+    """
+    periods = (
+        TrainingPeriod.objects.filter(enrolment__participant_id__in=participant_ids)
+        # Creation order; periods made in the same instant fall back to their start.
+        .order_by("enrolment__created_at", "enrolment_id", "created_at", "start_date", "id")
+        .values(*TRANSFER_PERIOD_FIELDS, **TRANSFER_PERIOD_COLUMNS)
+    )
+    by_enrolment: dict = {}
+    for period in periods:
+        by_enrolment.setdefault((period["participant_id"], period["enrolment_id"]), []).append(period)
+    reported: dict = {}
+    for (participant_id, _), enrolment_periods in by_enrolment.items():
+        for transfer in pair_transfers(enrolment_periods):
+            if transfer.reported_to(lead_provider_id):
+                reported.setdefault(participant_id, []).append(transfer)
+    return reported
+
+
+# --- Unfunded mentors (rules §8.2) --------------------------------------------------------------
+
+
+def unfunded_mentor_enrolments(lead_provider_id) -> QuerySet[Enrolment]:
+    """Mentor enrolments assigned on the provider's latest period of one of its ECTs that the
+    provider does not train itself (no period under its unchallenged partnerships)."""
+    # Conditions go outside the ranked query: inside it they would pick a different "latest".
+    assigned = TrainingPeriod.objects.filter(
+        id__in=latest_periods(lead_provider_id).values("id"), enrolment__kind=EnrolmentKind.ECT, mentor__isnull=False
+    )
+    return Enrolment.objects.filter(id__in=assigned.values("mentor_id")).exclude(
+        id__in=visible_periods(lead_provider_id).values("enrolment_id")
+    )
+
+
+def unfunded_mentors(lead_provider_id) -> QuerySet[Participant]:
+    return Participant.objects.filter(id__in=unfunded_mentor_enrolments(lead_provider_id).values("participant_id"))
+
+
+def unfunded_mentor_details(lead_provider_id, *, participant_ids) -> dict:
+    """{participant_id: {"latest_email", "validation_trn"}} of these people's unfunded mentor enrolments.
+
+    `latest_email` is the preferred email of the enrolment's latest period with any provider
+    (blank or None when there is none). One query; a person with two such enrolments is shown
+    through the older one.
+    """
+    latest_email = (
+        TrainingPeriod.objects.filter(enrolment_id=OuterRef("pk")).order_by(*LATEST_FIRST).values("email")[:1]
+    )
+    rows = (
+        unfunded_mentor_enrolments(lead_provider_id)
+        .filter(participant_id__in=participant_ids)
+        .annotate(latest_email=Subquery(latest_email))
+        .order_by("created_at", "id")
+        .values("participant_id", "latest_email", "validation_trn")
+    )
+    details: dict = {}
+    for row in rows:
+        details.setdefault(row["participant_id"], row)
+    return details
+
+
+# --- Resolving a participant_id sent to a write endpoint (rules §1.4, api.md §11) -------------
+
+
+def participant_by_any_id(participant_id) -> Participant | None:
+    """The person with this id now, or the one an id retired by a merge moved to."""
+    person = Participant.objects.filter(pk=participant_id).first()
+    if person is not None:
+        return person
+    change = ParticipantIdChange.objects.filter(from_participant_id=participant_id).select_related("participant")
+    change = change.order_by("-created_at").first()
+    return change.participant if change else None
+
+
+def enrolment_for_course(participant: Participant, course_identifier: str, *, lead_provider_id=None):
+    """The person's active enrolment for a course (`ecf-induction` → ECT, `ecf-mentor` → mentor).
+
+    After a merge a person can hold two enrolments of one kind: the one the provider trains
+    (visible to it) wins, then the newest.
+    """
+    kind = KIND_FOR_COURSE.get(course_identifier)
+    if kind is None:
+        return None
+    candidates = Enrolment.objects.filter(participant=participant, kind=kind, is_active=True).select_related(
+        "schedule__cohort"
+    )
+    if lead_provider_id is not None:
+        visible = candidates.filter(id__in=visible_periods(lead_provider_id).values("enrolment_id"))
+        found = visible.order_by("-created_at").first()
+        if found is not None:
+            return found
+    return candidates.order_by("-created_at").first()
+
+
+# --- v1/v2 training records (api.md §9.1, §10.1) -------------------------------------------------
+
+
+def training_records(lead_provider_id, **latest_period_conditions) -> QuerySet[TrainingPeriod]:
+    """The provider's latest period of every enrolment it can see: one row per training record, so a
+    person who is both ECT and mentor has two. The conditions, if any, apply to that latest period
+    (e.g. `schedule__cohort_id__in=[2024]`). Read it with the keys of ENROLMENT_VIEW_COLUMNS."""
+    # Filter after ranking: a condition inside the ranked query would pick a different "latest".
+    return TrainingPeriod.objects.filter(
+        id__in=latest_periods(lead_provider_id).values("id"), **latest_period_conditions
+    )

@@ -36,3 +36,11 @@ def ensure_finance_group() -> Group:
     group, _ = Group.objects.get_or_create(name=FINANCE_GROUP)
     group.permissions.set(finance_permissions())
     return group
+
+
+def is_finance_user(user) -> bool:
+    """May open the finance back office (statement pages, payment, voids on a provider's behalf):
+    an active staff member of the finance group, or a superuser."""
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    return user.is_superuser or user.groups.filter(name=FINANCE_GROUP).exists()

@@ -1,17 +1,28 @@
 """v3 participants: one item per person, enrolments nested (api.md §9.2, §10.3)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.decorators import action
 
 from api import representations as rep
 from api.filters import Filters, cohort_condition, parse_sort
 from api.pagination import parse_page
-from api.schema import NOT_FOUND, PAGE_PARAMETER, UNAUTHORISED, UUID_PATH_PARAMETER, filter_parameter, sort_parameter
-from api.views import ProviderViewSet
+from api.schema import (
+    BAD_REQUEST,
+    NOT_FOUND,
+    PAGE_PARAMETER,
+    UNAUTHORISED,
+    UNPROCESSABLE,
+    UUID_PATH_PARAMETER,
+    filter_parameter,
+    sort_parameter,
+)
+from api.views import ProviderViewSet, attributes_of
 from ecf import clock
 from ecf.rfc3339 import format_date, format_timestamp
-from participants import selectors
+from participants import selectors, services
 from participants.models import (
+    CourseIdentifier,
     DeferralReason,
     EnrolmentKind,
     MentorCompletionReason,
@@ -100,6 +111,52 @@ class ParticipantFilterSerializer(serializers.Serializer):
     updated_since = serializers.CharField(required=False, help_text="RFC 3339 date-time; records updated at or after.")
     training_status = serializers.CharField(required=False, help_text="`active`, `deferred` or `withdrawn`.")
     from_participant_id = serializers.CharField(required=False, help_text="A participant id retired by a merge.")
+
+
+class WithdrawAttributesSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=WithdrawalReason.values)
+    course_identifier = serializers.ChoiceField(choices=CourseIdentifier.values)
+
+
+class DeferAttributesSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=DeferralReason.values)
+    course_identifier = serializers.ChoiceField(choices=CourseIdentifier.values)
+
+
+class ResumeAttributesSerializer(serializers.Serializer):
+    course_identifier = serializers.ChoiceField(choices=CourseIdentifier.values)
+
+
+class ChangeScheduleAttributesSerializer(serializers.Serializer):
+    schedule_identifier = serializers.ChoiceField(choices=SCHEDULE_IDENTIFIERS)
+    course_identifier = serializers.ChoiceField(choices=CourseIdentifier.values)
+    cohort = serializers.CharField(
+        required=False, help_text="Start year of the target cohort (a number is accepted too); absent: unchanged."
+    )
+
+
+def _action_request(name: str, data_type: str, attributes: serializers.Serializer) -> serializers.Serializer:
+    """`{"data": {"type": ..., "attributes": {...}}}`; the type is documented, not checked (api.md §16.7)."""
+    data = inline_serializer(
+        f"{name}Data", {"type": serializers.ChoiceField(choices=[data_type]), "attributes": attributes}
+    )
+    return inline_serializer(f"{name}Request", {"data": data})
+
+
+WITHDRAW_REQUEST = _action_request("ParticipantWithdraw", "participant-withdraw", WithdrawAttributesSerializer())
+DEFER_REQUEST = _action_request("ParticipantDefer", "participant-defer", DeferAttributesSerializer())
+RESUME_REQUEST = _action_request("ParticipantResume", "participant-resume", ResumeAttributesSerializer())
+CHANGE_SCHEDULE_REQUEST = _action_request(
+    "ParticipantChangeSchedule", "participant-change-schedule", ChangeScheduleAttributesSerializer()
+)
+# An unknown or invisible participant is a 422 on participant_id, not a 404 (api.md §16.6).
+ACTION_RESPONSES = {
+    200: ParticipantResponseSerializer,
+    400: BAD_REQUEST,
+    401: UNAUTHORISED,
+    404: NOT_FOUND,
+    422: UNPROCESSABLE,
+}
 
 
 # --- Rendering -----------------------------------------------------------------------------
@@ -230,5 +287,90 @@ class ParticipantViewSet(ProviderViewSet):
         participant_id = self.path_uuid(pk)
         data = render_participant(request.user.id, participant_id)
         if data is None:
+            raise self.not_found()
+        return self.respond(data)
+
+    # --- Actions (rules §3, api.md §11.2): the same services as every other version -------------
+
+    @extend_schema(
+        summary="Notify that a participant has withdrawn from their course",
+        operation_id="participant_withdraw",
+        tags=["ECF Participant"],
+        parameters=[UUID_PATH_PARAMETER],
+        request=WITHDRAW_REQUEST,
+        responses=ACTION_RESPONSES,
+    )
+    @action(detail=True, methods=["put"], url_path="withdraw")
+    def withdraw(self, request, pk=None):
+        attributes = attributes_of(request)
+        enrolment = services.participant_withdraw(
+            lead_provider=request.user,
+            participant_id=pk,
+            course_identifier=attributes.get("course_identifier"),
+            reason=attributes.get("reason"),
+        )
+        return self._respond_with_participant(request.user, enrolment)
+
+    @extend_schema(
+        summary="Notify that a participant is taking a break from their course",
+        operation_id="participant_defer",
+        tags=["ECF Participant"],
+        parameters=[UUID_PATH_PARAMETER],
+        request=DEFER_REQUEST,
+        responses=ACTION_RESPONSES,
+    )
+    @action(detail=True, methods=["put"], url_path="defer")
+    def defer(self, request, pk=None):
+        attributes = attributes_of(request)
+        enrolment = services.participant_defer(
+            lead_provider=request.user,
+            participant_id=pk,
+            course_identifier=attributes.get("course_identifier"),
+            reason=attributes.get("reason"),
+        )
+        return self._respond_with_participant(request.user, enrolment)
+
+    @extend_schema(
+        summary="Notify that a participant is resuming their course",
+        operation_id="participant_resume",
+        tags=["ECF Participant"],
+        parameters=[UUID_PATH_PARAMETER],
+        request=RESUME_REQUEST,
+        responses=ACTION_RESPONSES,
+    )
+    @action(detail=True, methods=["put"], url_path="resume")
+    def resume(self, request, pk=None):
+        attributes = attributes_of(request)
+        enrolment = services.participant_resume(
+            lead_provider=request.user,
+            participant_id=pk,
+            course_identifier=attributes.get("course_identifier"),
+        )
+        return self._respond_with_participant(request.user, enrolment)
+
+    @extend_schema(
+        summary="Notify that a participant is changing training schedule",
+        operation_id="participant_change_schedule",
+        tags=["ECF Participant"],
+        parameters=[UUID_PATH_PARAMETER],
+        request=CHANGE_SCHEDULE_REQUEST,
+        responses=ACTION_RESPONSES,
+    )
+    @action(detail=True, methods=["put"], url_path="change-schedule")
+    def change_schedule(self, request, pk=None):
+        attributes = attributes_of(request)
+        enrolment = services.participant_change_schedule(
+            lead_provider=request.user,
+            participant_id=pk,
+            course_identifier=attributes.get("course_identifier"),
+            schedule_identifier=attributes.get("schedule_identifier"),
+            cohort=attributes.get("cohort"),
+        )
+        return self._respond_with_participant(request.user, enrolment)
+
+    def _respond_with_participant(self, lead_provider, enrolment):
+        """The whole person as the provider sees them after the change (api.md §11.2)."""
+        data = render_participant(lead_provider.id, enrolment.participant_id)
+        if data is None:  # cannot happen: the action leaves the provider a visible period
             raise self.not_found()
         return self.respond(data)

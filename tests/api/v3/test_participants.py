@@ -133,9 +133,9 @@ def test_withdrawal_shown_only_when_this_provider_recorded_it(provider_client, l
     with clock.frozen(datetime(2024, 9, 10, 12, 0, tzinfo=UTC)):
         withdrawn = enrolled_participant(lead_provider=lead_provider, training_status="withdrawn")
 
-    enrolment = provider_client.get(f"{URL}/{withdrawn.participant.id}").json()["data"]["attributes"][
-        "ecf_enrolments"
-    ][0]
+    enrolment = provider_client.get(f"{URL}/{withdrawn.participant.id}").json()["data"]["attributes"]["ecf_enrolments"][
+        0
+    ]
 
     assert enrolment["training_status"] == "withdrawn"
     assert enrolment["withdrawal"] == {"reason": "other", "date": "2024-09-10T12:00:00Z"}
@@ -194,9 +194,7 @@ def test_participant_status_derived_from_the_latest_period(
         ect.training_period.end_date = None if end_offset is None else now + timedelta(days=end_offset)
         ect.training_period.save()
 
-        enrolment = provider_client.get(f"{URL}/{ect.participant.id}").json()["data"]["attributes"][
-            "ecf_enrolments"
-        ][0]
+        enrolment = provider_client.get(f"{URL}/{ect.participant.id}").json()["data"]["attributes"]["ecf_enrolments"][0]
 
     assert enrolment["participant_status"] == expected
 

@@ -1,0 +1,32 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from api import sandbox
+
+
+class Command(BaseCommand):
+    help = (
+        "Build, or top up, the deterministic sandbox: seven lead providers with fixed tokens, schools, "
+        "partnerships, contracts, statements, participants and declarations in every state, and the "
+        "admin/finance logins. Running it again adds only what is missing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=sandbox.DEFAULT_SEED, help="Same seed, same data and ids.")
+        parser.add_argument(
+            "--participants",
+            type=int,
+            default=sandbox.DEFAULT_PARTICIPANTS,
+            help="How many participants (about one school per 40, at least 300 schools).",
+        )
+
+    def handle(self, *args, seed, participants, **options):
+        if participants < 0:
+            raise CommandError("--participants must be 0 or more.")
+        progress = sandbox.ProgressBar(
+            lambda text: self.stderr.write(text, ending=""), interactive=self.stderr.isatty()
+        )
+        try:
+            report = sandbox.sandbox_seed(seed=seed, participants=participants, progress=progress)
+        except sandbox.SandboxConflict as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(sandbox.format_report(report))

@@ -1,0 +1,56 @@
+"""What the API layer itself keeps: rate-limit counters and the log of failed requests.
+
+Both live in the database because the service runs as several processes on several servers:
+process memory would give each worker its own count and its own log.
+"""
+
+from django.db import models
+
+from ecf import clock
+from participants.models import LeadProvider
+
+
+class RateLimitCounter(models.Model):
+    """Requests counted for one Authorization header value in one fixed window (api.md §3).
+
+    `key` is a SHA-256 of the header value, never the token itself. Rows are incremented by one
+    UPSERT statement (api.ratelimit) and deleted by `manage.py purge_request_logs` once their window ended.
+    """
+
+    key = models.CharField(max_length=64)
+    window_start = models.DateTimeField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # The UPSERT's ON CONFLICT target: one row per key and window.
+            models.UniqueConstraint(fields=["key", "window_start"], name="api_ratelimitcounter_key_window_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key[:8]}… {self.window_start:%Y-%m-%d %H:%M:%S}: {self.count}"
+
+
+class ApiRequestLog(models.Model):
+    """An API request answered with an error status, kept so support staff can see what a provider sent.
+
+    Never holds the token: request headers are not stored at all.
+    """
+
+    created_at = models.DateTimeField(default=clock.now, db_index=True)
+    request_id = models.CharField(max_length=128, db_index=True)
+    lead_provider = models.ForeignKey(LeadProvider, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    method = models.CharField(max_length=10)
+    path = models.TextField()
+    query_string = models.TextField(blank=True)
+    request_body = models.TextField(blank=True)
+    response_status = models.PositiveSmallIntegerField(db_index=True)
+    response_body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API error log entry"
+        verbose_name_plural = "API error log"
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} → {self.response_status} ({self.request_id})"

@@ -1,0 +1,78 @@
+"""CSV lists of v1 and v2 (api.md §10.4), streamed so memory does not grow with the rows.
+
+A CSV is the JSON list without paging: each row is the JSON item's `id` then its attributes in
+order, so the two can never disagree. Rows are read through a server-side cursor in chunks and
+written as they come; a provider may download tens of thousands of them.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+
+# Rows fetched from the database per round trip (one cursor read each, no other query).
+CHUNK_SIZE = 2000
+# Rows joined into one piece of the response body: fewer, larger writes to the socket.
+ROWS_PER_PIECE = 500
+_NEEDS_QUOTES = (",", '"', "\n", "\r")
+
+
+def cell(value) -> str:
+    """One value as the original writes it: null empty, an empty string `""`, booleans in lower case."""
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    text = str(value)
+    if text == "":
+        return '""'
+    if any(mark in text for mark in _NEEDS_QUOTES):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def line(values: Iterable) -> str:
+    return ",".join(cell(value) for value in values) + "\n"
+
+
+def csv_lines(items: Iterable[dict]) -> Iterator[str]:
+    """Header then one line per JSON item; nothing at all when there are no items (api.md §16.11)."""
+    header_written = False
+    for item in items:
+        attributes = item["attributes"]
+        if not header_written:
+            yield line(["id", *attributes])
+            header_written = True
+        yield line([item["id"], *attributes.values()])
+
+
+def _pieces(lines: Iterator[str]) -> Iterator[bytes]:
+    piece: list[str] = []
+    for text in lines:
+        piece.append(text)
+        if len(piece) >= ROWS_PER_PIECE:
+            yield "".join(piece).encode()
+            piece.clear()
+    if piece:
+        yield "".join(piece).encode()
+
+
+def csv_response(rows, render: Callable[[dict], dict]) -> StreamingHttpResponse:
+    """Stream a `.values(...)` queryset as CSV, rendering each row with the JSON item renderer.
+
+    The queryset runs when the body is read, through a server-side cursor (PostgreSQL), in chunks
+    of CHUNK_SIZE rows: one query whatever the number of rows, and only a chunk in memory.
+    """
+    items = (render(row) for row in rows.iterator(chunk_size=CHUNK_SIZE))
+    return StreamingHttpResponse(_pieces(csv_lines(items)), content_type="text/csv")
+
+
+def csv_schema_response(description: str, example: str) -> OpenApiResponse:
+    return OpenApiResponse(
+        OpenApiTypes.STR,
+        description=f"{description} Unpaginated: every row. No body at all when there are no rows.\n\n"
+        f"Example:\n\n```\n{example}```",
+    )

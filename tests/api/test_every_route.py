@@ -1,0 +1,161 @@
+"""Behaviour every route shares, written once and run over every operation of every version's
+generated schema (so a new route is covered the moment it is documented)."""
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from ecf import clock
+from participants.tokens import api_token_create
+from tests.factories import LeadProviderFactory
+from tests.openapi import Document, load
+from tests.worlds import build_world
+
+pytestmark = pytest.mark.django_db
+
+VERSIONS = ("v1", "v2", "v3")
+# Query parameters an operation cannot be called without.
+REQUIRED_QUERY = {
+    "/api/v3/schools/ecf": {"filter[cohort]": "2024"},
+    "/api/v3/schools/ecf/{}": {"filter[cohort]": "2024"},
+}
+PLACEHOLDER_ID = "6f1c2a3e-0000-4000-8000-000000000000"
+
+
+def operations(methods=None):
+    for version in VERSIONS:
+        for (method, path), operation in sorted(Document(load(f"{version}.json")).operations().items()):
+            if methods is None or method in methods:
+                yield pytest.param(method, path, operation, id=f"{method} {path}")
+
+
+def list_operations():
+    """GET operations of collections (no path id), with the filter parameter when they take one."""
+    for param in operations({"GET"}):
+        method, path, operation = param.values
+        if "{}" not in path and any(p.get("name") == "page" for p in operation.get("parameters", [])):
+            yield param
+
+
+def show_operations():
+    for param in operations({"GET"}):
+        _, path, _ = param.values
+        if path.endswith("{}") or path.endswith("{}/transfers"):
+            yield param
+
+
+def call(client, method: str, path: str, query: dict | None = None):
+    url = path.replace("{}", PLACEHOLDER_ID)
+    send = getattr(client, method.lower())
+    if method == "GET":
+        return send(url, query or {})
+    return send(url, {"data": {"type": "x", "attributes": {}}}, format="json")
+
+
+@pytest.mark.parametrize(("method", "path", "operation"), operations())
+def test_every_route_refuses_a_missing_token(api_client, method, path, operation):
+    response = call(api_client, method, path)
+
+    assert response.status_code == 401
+    assert response.json() == {"error": "HTTP Token: Access denied"}
+    assert response["Content-Type"] == "application/vnd.api+json"
+
+
+@pytest.mark.parametrize(("method", "path", "operation"), operations())
+def test_every_route_refuses_a_wrong_token(api_client, method, path, operation):
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-real-token")
+
+    assert call(api_client, method, path).status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path", "operation"), list_operations())
+def test_every_list_refuses_a_filter_that_is_not_a_hash(provider_client, method, path, operation):
+    response = provider_client.get(path, {"filter": "abc"})
+
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"title": "Bad parameter", "detail": "Filter must be a hash"}]}
+
+
+@pytest.mark.parametrize(("method", "path", "operation"), list_operations())
+@pytest.mark.parametrize(
+    "page", [{"page[page]": "0"}, {"page[per_page]": "0"}, {"page[per_page]": ""}, {"page[page]": "-1"}]
+)
+def test_every_list_refuses_pages_below_one(provider_client, method, path, operation, page):
+    response = provider_client.get(path, {**REQUIRED_QUERY.get(path, {}), **page})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [
+            {
+                "title": "Bad request",
+                "detail": "The '#/page[page]' and '#/page[per_page]' parameter values must be a valid number "
+                "(equal and more than 1)",
+            }
+        ]
+    }
+
+
+@pytest.mark.parametrize(("method", "path", "operation"), list_operations())
+def test_every_list_is_empty_past_the_last_page(provider_client, lead_provider, method, path, operation):
+    now = build_world(lead_provider)
+    with clock.frozen(now):
+        response = provider_client.get(path, {**REQUIRED_QUERY.get(path, {}), "page[page]": "500"})
+
+    assert response.status_code == 200
+    assert response.json() == {"data": []}
+
+
+@pytest.mark.parametrize(("method", "path", "operation"), show_operations())
+def test_every_show_answers_404_for_unknown_and_malformed_ids(provider_client, method, path, operation):
+    for record_id in (str(uuid.uuid4()), "not-a-uuid"):
+        response = provider_client.get(path.replace("{}", record_id), REQUIRED_QUERY.get(path, {}))
+        assert response.status_code == 404
+        assert response.json() == {"error": "Resource not Found"}
+
+
+def test_routing_404_for_unknown_paths_uses_the_contract_body(provider_client):
+    for url in ("/api/v3/npq-applications", "/api/v4/participants/ecf", "/api/v2/participants/ecf/x/withdraw/x"):
+        response = provider_client.get(url)
+        assert response.status_code == 404
+        assert response.json() == {"error": "Resource not Found"}
+
+
+@pytest.mark.parametrize(("method", "path", "operation"), list_operations())
+def test_another_providers_records_never_appear(api_client, lead_provider, method, path, operation):
+    """Lists of a provider with nothing of its own show none of another provider's world
+    (schools excepted: they are the same for every provider, rules §8.1)."""
+    now = build_world(lead_provider)
+    stranger = LeadProviderFactory()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token_create(lead_provider=stranger)}")
+
+    with clock.frozen(now):
+        response = api_client.get(path, REQUIRED_QUERY.get(path, {}))
+
+    assert response.status_code == 200
+    if "/schools/" not in path:
+        assert response.json() == {"data": []}
+
+
+@pytest.mark.parametrize(("method", "path", "operation"), list_operations())
+def test_query_count_of_every_list_is_the_same_for_one_world_and_for_three(
+    provider_client, lead_provider, method, path, operation
+):
+    """The number of queries of a list does not grow with the rows on the page."""
+    provider_client.get("/api/v3/ping")  # the token's first use is recorded once; not part of the count
+
+    def queries_and_rows() -> tuple[int, int]:
+        with clock.frozen(now), CaptureQueriesContext(connection) as captured:
+            response = provider_client.get(path, {**REQUIRED_QUERY.get(path, {}), "page[per_page]": "3000"})
+        assert response.status_code == 200
+        return len(captured), len(response.json()["data"])
+
+    now = build_world(lead_provider)
+    one_world = queries_and_rows()
+    build_world(lead_provider)
+    build_world(lead_provider)
+    three_worlds = queries_and_rows()
+
+    assert three_worlds[0] == one_world[0]
+    assert three_worlds[1] > one_world[1]
