@@ -154,6 +154,8 @@ REST_FRAMEWORK = {
         "api.parsers.TextJsonParser",
     ],
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    # The contract ignores Accept: the path alone chooses JSON or CSV (api.md §1).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.IgnoreAcceptNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
     "ALLOWED_VERSIONS": ["v1", "v2", "v3"],

@@ -62,6 +62,11 @@ class Document:
                 return content[media_type].get("schema")
         return None
 
+    def request_schema(self, operation: dict) -> dict | None:
+        body = self.resolve(operation.get("requestBody") or {})
+        content = body.get("content") or {}
+        return next((content[m].get("schema") for m in JSON_TYPES if m in content), None)
+
     def fields(self, schema, prefix: str = "", depth: int = 0) -> dict[str, tuple]:
         """{"data[].attributes.cohort": (json type, nullable, enum values or None)}."""
         out: dict[str, tuple] = {}

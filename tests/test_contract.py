@@ -31,6 +31,9 @@ def differences(version: str, method: str, path: str) -> list[str]:
         f"query parameter {name} missing"
         for name in sorted(theirs.query_parameters(their_op) - ours.query_parameters(our_op))
     ]
+    problems += compare_fields(
+        "request", theirs.fields(theirs.request_schema(their_op)), ours.fields(ours.request_schema(our_op))
+    )
     for status in their_op.get("responses", {}):
         their_schema = theirs.response_schema(their_op, status)
         if status not in our_op.get("responses", {}):
@@ -38,19 +41,25 @@ def differences(version: str, method: str, path: str) -> list[str]:
             continue
         if their_schema is None:
             continue
-        their_fields = theirs.fields(their_schema)
         our_fields = ours.fields(ours.response_schema(our_op, status))
-        for name, (kind, nullable, enum) in sorted(their_fields.items()):
-            if name not in our_fields:
-                problems.append(f"{status} {name}: missing")
-                continue
-            our_kind, our_nullable, our_enum = our_fields[name]
-            if our_kind != kind and {our_kind, kind} != {"integer", "number"}:
-                problems.append(f"{status} {name}: type {our_kind}, contract {kind}")
-            if nullable and not our_nullable:
-                problems.append(f"{status} {name}: contract allows null")
-            if enum is not None and our_enum != enum:
-                problems.append(f"{status} {name}: enum {sorted(our_enum or [])}, contract {sorted(enum)}")
+        problems += compare_fields(status, theirs.fields(their_schema), our_fields)
+    return problems
+
+
+def compare_fields(where: str, their_fields: dict, our_fields: dict) -> list[str]:
+    """Each field of theirs must be ours too, with the same JSON type, nullability and enum values."""
+    problems = []
+    for name, (kind, nullable, enum) in sorted(their_fields.items()):
+        if name not in our_fields:
+            problems.append(f"{where} {name}: missing")
+            continue
+        our_kind, our_nullable, our_enum = our_fields[name]
+        if our_kind != kind and {our_kind, kind} != {"integer", "number"}:
+            problems.append(f"{where} {name}: type {our_kind}, contract {kind}")
+        if nullable and not our_nullable:
+            problems.append(f"{where} {name}: contract allows null")
+        if enum is not None and our_enum != enum:
+            problems.append(f"{where} {name}: enum {sorted(our_enum or [])}, contract {sorted(enum)}")
     return problems
 
 

@@ -10,7 +10,6 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 
 from api.filters import Filters
-from api.negotiation import IgnoreAcceptNegotiation
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
@@ -189,8 +188,6 @@ CSV_RESPONSES = {400: BAD_REQUEST, 401: UNAUTHORISED}
 
 
 class ParticipantDeclarationViewSet(ProviderViewSet):
-    content_negotiation_class = IgnoreAcceptNegotiation  # CSV by suffix only (api.md §1)
-
     @extend_schema(
         summary=LIST_SUMMARY,
         operation_id="participant_declarations_list",

@@ -16,7 +16,6 @@ from rest_framework.decorators import action
 
 from api import representations as rep
 from api.filters import Filters, cohort_condition
-from api.negotiation import IgnoreAcceptNegotiation
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
@@ -288,8 +287,6 @@ CHANGE_SCHEDULE_SUMMARY = "Notify that an ECF participant is changing training s
 # `participants/ecf`: list, show, CSV and the four actions (v1 and v2). Comments, not docstrings,
 # on the view classes: drf-spectacular would publish a docstring as every operation's description.
 class ParticipantViewSet(ProviderViewSet):
-    content_negotiation_class = IgnoreAcceptNegotiation  # CSV by suffix only (api.md §1)
-
     @extend_schema(summary="Retrieve multiple participants", operation_id="participants_list", **LIST_SCHEMA)
     def list(self, request):
         return training_records_response(self, request)
@@ -339,8 +336,6 @@ class ParticipantViewSet(ProviderViewSet):
 # original but not in its documents (api.md §10.1).
 @extend_schema(exclude=True)
 class ParticipantAliasViewSet(ProviderViewSet):
-    content_negotiation_class = IgnoreAcceptNegotiation  # CSV by suffix only (api.md §1)
-
     def list(self, request):
         return training_records_response(self, request)
 
@@ -351,8 +346,6 @@ class ParticipantAliasViewSet(ProviderViewSet):
 # v1 only: `participants/{id}/withdraw|defer|resume|change-schedule`, the actions' old paths, in the
 # v1 contract. v2's router had them without a controller (api.md §10.2): v2 does not route them.
 class LegacyParticipantActionViewSet(ProviderViewSet):
-    content_negotiation_class = IgnoreAcceptNegotiation  # CSV by suffix only (api.md §1)
-
     @extend_schema(**_action_schema(WITHDRAW_SUMMARY, "legacy_participant_withdraw", WITHDRAW_REQUEST))
     @action(detail=True, methods=["put"], url_path="withdraw")
     def withdraw(self, request, pk=None):

@@ -9,7 +9,6 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import action
 
-from api.negotiation import IgnoreAcceptNegotiation
 from api.schema import BAD_REQUEST, NOT_FOUND, PAGE_PARAMETER, UNAUTHORISED, UNPROCESSABLE, UUID_PATH_PARAMETER
 from api.v1.csv import csv_schema_response
 from api.v1.declarations import (
@@ -111,8 +110,6 @@ def render_declaration(row: dict) -> dict:
 
 
 class ParticipantDeclarationViewSet(ProviderViewSet):
-    content_negotiation_class = IgnoreAcceptNegotiation  # CSV by suffix only (api.md §1)
-
     @extend_schema(
         summary=LIST_SUMMARY,
         operation_id="participant_declarations_list",
