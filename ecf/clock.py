@@ -11,12 +11,14 @@ from contextvars import ContextVar
 from datetime import UTC, date, datetime
 
 from django.conf import settings
+from django.http import JsonResponse
 
 from ecf import rfc3339
 
 _override: ContextVar[datetime | None] = ContextVar("clock_override", default=None)
 
 SERVER_DATE_HEADER = "HTTP_X_WITH_SERVER_DATE"
+INVALID_SERVER_DATE = "The header 'X-With-Server-Date' must be a valid RFC 3339 date-time, e.g. 2025-03-01T10:00:00Z"
 
 
 def now() -> datetime:
@@ -47,17 +49,16 @@ class ServerDateMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        instant = self._requested_instant(request)
-        if instant is None:
+        raw = request.META.get(SERVER_DATE_HEADER) if settings.SANDBOX else None
+        if not raw:
             return self.get_response(request)
+        instant = rfc3339.parse(raw)
+        if instant is None:
+            # Silently running at the real time would make a provider's test pass or fail for the wrong reason.
+            return JsonResponse(
+                {"errors": [{"title": "Bad request", "detail": INVALID_SERVER_DATE}]},
+                status=400,
+                content_type="application/vnd.api+json",
+            )
         with frozen(instant):
             return self.get_response(request)
-
-    @staticmethod
-    def _requested_instant(request) -> datetime | None:
-        if not settings.SANDBOX:
-            return None
-        raw = request.META.get(SERVER_DATE_HEADER)
-        if not raw:
-            return None
-        return rfc3339.parse(raw)
