@@ -42,6 +42,20 @@ test-suite:
 	$(PY) manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## Bad input, at length: tests/test_fuzz.py with the coverage phase, FUZZ_EXAMPLES (default 200)
+## generated cases per operation and a new seed; prints operations, requests sent and failures.
+.PHONY: fuzz
+fuzz: venv
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_SEED=$${FUZZ_SEED:-random} FUZZ_PHASES=examples,coverage,fuzzing \
+		ECF_ENV=test scripts/with_postgres.sh $(PY) -m pytest -p tests.fuzz_report tests/test_fuzz.py
+
+## Fault drill: a bounded load (4 clients, 60 s, 127.0.0.1 only) against `make serve` on a throwaway
+## PostgreSQL that is restarted half-way; reports errors before, during and after the restart and checks
+## that no declaration was lost or duplicated (scripts/fault_drill.py).
+.PHONY: drill
+drill: venv
+	$(PY) scripts/fault_drill.py
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -49,6 +63,13 @@ lint: venv
 fmt: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## Benchmark the list endpoints, declaration submission and statement calculation against their floors at
+## benchmark scale (60,000 participants) and write docs/benchmarks.md. Not part of `make test`. The seeded
+## cluster lives in ECF_BENCH_DIR (default /tmp/ecf-bench) and is reused by later runs.
+.PHONY: bench
+bench: venv
+	$(PY) scripts/bench/run.py
 
 ## Write the generated OpenAPI documents (committed; a test fails when they are stale).
 schema: venv

@@ -46,15 +46,14 @@ class Filters:
         raw = self.raw("cohort")
         if raw is None or not _comma_list(raw):
             return None
-        return [int(part) for part in _comma_list(raw) if part.isdigit()]
+        return [year for year in map(_as_year, _comma_list(raw)) if year is not None]
 
     def required_cohort(self) -> int | None:
         """Schools take a single, required year; an empty or unknown one matches nothing (None)."""
         raw = self.raw("cohort")
         if raw is None:
             raise BadRequest(REQUIRED_COHORT_ERROR, title="Bad parameter")
-        raw = raw.strip()
-        return int(raw) if raw.isdigit() else None
+        return _as_year(raw.strip())
 
     def uuids(self, name: str) -> list[uuid.UUID] | None:
         """A comma list of ids; None when absent or empty; values that are not UUIDs match nothing (v3)."""
@@ -107,6 +106,15 @@ def parse_sort(raw: str | None, allowed: dict[str, str]) -> list[str] | None:
 
 def _comma_list(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _as_year(value: str) -> int | None:
+    """A start year, or None for anything that cannot be one. ASCII digits only: `isdigit()` alone
+    accepts "²", which int() refuses, and thousands of digits are more than int() will parse."""
+    if not (value.isascii() and value.isdigit()):
+        return None
+    digits = value.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 4 else None
 
 
 def _as_uuid(value: str) -> uuid.UUID | None:

@@ -1326,7 +1326,7 @@ class ParticipantFactory:
             return
         if rng.random() < INDUCTION_COMPLETED:
             finished = completed.row["created_at"] + timedelta(days=rng.randrange(0, 25))
-            if finished <= self.now:
+            if max(last.start, last.created_at) <= finished <= self.now:  # nothing changed after it
                 enrolment.row["induction_completion_date"] = finished.date()
                 enrolment.touched_at = finished
                 last.induction_status = InductionStatus.COMPLETED

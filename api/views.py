@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from api.errors import BAD_JSON_DETAIL, BadRequest
 from api.filters import parse_uuid
-from api.schema import EnvelopeAutoSchema
+from api.schema import UNAUTHORISED, EnvelopeAutoSchema
 
 
 class PingView(APIView):
@@ -18,19 +18,22 @@ class PingView(APIView):
         summary="Check a token: answers with the name of the lead provider it belongs to",
         tags=["Tokens"],
         operation_id="ping",
-        responses=inline_serializer(
-            "Ping",
-            {
-                "data": inline_serializer(
-                    "PingData",
-                    {
-                        "id": serializers.UUIDField(),
-                        "type": serializers.CharField(),
-                        "attributes": inline_serializer("PingAttributes", {"name": serializers.CharField()}),
-                    },
-                )
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "Ping",
+                {
+                    "data": inline_serializer(
+                        "PingData",
+                        {
+                            "id": serializers.UUIDField(),
+                            "type": serializers.CharField(),
+                            "attributes": inline_serializer("PingAttributes", {"name": serializers.CharField()}),
+                        },
+                    )
+                },
+            ),
+            401: UNAUTHORISED,
+        },
     )
     def get(self, request, *args, **kwargs):
         lead_provider = request.user

@@ -29,6 +29,8 @@ from ecf.errors import InvalidAction, ServiceValidationError
 from participants import selectors as participant_selectors
 from participants.models import (
     DeclarationType,
+    EligibilityReason,
+    EligibilityStatus,
     Enrolment,
     EnrolmentKind,
     LeadProvider,
@@ -473,3 +475,60 @@ def _claw_back(declaration: Declaration, *, actor: Actor, reason: str, **changes
         clawback_statement=statement,
         **changes,
     )
+
+
+# --- Funding eligibility from DfE's TRN checks (rules §4.8, §5.2) -------------------------------------
+
+ELIGIBILITY_STATUS_INVALID = "The eligibility status must be one of: " + ", ".join(EligibilityStatus.values) + "."
+ELIGIBILITY_REASON_INVALID = "The eligibility reason must be one of: " + ", ".join(EligibilityReason.values) + "."
+
+
+@transaction.atomic
+def enrolment_set_eligibility(*, enrolment: Enrolment, status: str, reason: str) -> list[Declaration]:
+    """Record the result of DfE's TRN check for a training record.
+
+    The provider sees it (`eligible_for_funding`, `teacher_reference_number_validated`), so the
+    person is touched. When the record becomes fundable, each of its `submitted` declarations
+    becomes `eligible` on its provider's next output-fee statement for the declaration's cohort at
+    this moment (rules §4.8, §5.2); one whose provider has no such statement stays `submitted`, as
+    there is nowhere to pay it (and it moves when the eligibility is recorded again). A reversed
+    eligibility changes no declaration: `eligible` → `submitted` is for DfE to decide case by case.
+    Returns the declarations moved (their `updated_at` moved with them).
+    """
+    errors = []
+    if status not in EligibilityStatus.values:
+        errors.append(("eligibility_status", ELIGIBILITY_STATUS_INVALID))
+    if (reason or EligibilityReason.NONE) not in EligibilityReason.values:
+        errors.append(("eligibility_reason", ELIGIBILITY_REASON_INVALID))
+    if errors:
+        raise ServiceValidationError(errors)
+    # The same lock as a submission: a declaration cannot slip in half-way through.
+    enrolment = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
+    reason = reason or EligibilityReason.NONE
+    changed = (enrolment.eligibility_status, enrolment.eligibility_reason) != (status, reason)
+    if changed:
+        enrolment.eligibility_status, enrolment.eligibility_reason = status, reason
+        enrolment.save(update_fields=["eligibility_status", "eligibility_reason"])
+        Participant.objects.filter(pk=enrolment.participant_id).update(updated_at=clock.now())
+    if not enrolment.is_fundable:
+        return []
+    return _make_submitted_declarations_eligible(enrolment)
+
+
+def _make_submitted_declarations_eligible(enrolment: Enrolment) -> list[Declaration]:
+    moved = []
+    submitted = enrolment.declarations.select_for_update().filter(state=DeclarationState.SUBMITTED)
+    for declaration in submitted.order_by("created_at", "id"):
+        statement = _next_output_statement(declaration.lead_provider_id, declaration.cohort_id)
+        if statement is None:
+            continue
+        moved.append(
+            state_machine.transition(
+                declaration,
+                DeclarationState.ELIGIBLE,
+                actor=Actor.system(),
+                reason="The participant became eligible for funding",
+                statement=statement,
+            )
+        )
+    return moved

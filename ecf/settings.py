@@ -99,6 +99,12 @@ except Exception as exc:  # dj_database_url raises several types for a malformed
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 # Persistent connections are checked before reuse, so a database restart needs no application restart.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # PostgreSQL's JIT compiles any plan whose cost estimate is high, and a list query over a large
+    # provider is: measured at 1.3 s of compilation for a 0.5 s query (docs/benchmarks.md). Our queries
+    # are short, so JIT never pays for itself; it is switched off for our connections only.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = " ".join(filter(None, [_options.get("options", ""), "-c jit=off"]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -135,6 +141,13 @@ WHITENOISE_AUTOREFRESH = not PRODUCTION
 API_RATE_LIMIT_ENABLED = env_bool("API_RATE_LIMIT_ENABLED", ECF_ENV != "test")
 API_RATE_LIMIT = env_int("API_RATE_LIMIT", 1000, minimum=1)
 API_RATE_LIMIT_WINDOW_SECONDS = env_int("API_RATE_LIMIT_WINDOW_SECONDS", 300, minimum=1)
+
+# `make bench` only (scripts/bench, issue 9): the floor views under /_bench/ and per-request query
+# counts written to BENCHMARK_QUERY_LOG. Never on in a real deployment.
+BENCHMARK_FLOOR = env_bool("BENCHMARK_FLOOR", False)
+BENCHMARK_QUERY_LOG = env_str("BENCHMARK_QUERY_LOG", str(BASE_DIR / "bench-queries.jsonl"))
+if BENCHMARK_FLOOR:
+    MIDDLEWARE.insert(0, "benchmark.query_count.QueryCountMiddleware")
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -14,3 +15,6 @@ urlpatterns = [
 
 handler404 = "api.errors.not_found"
 handler500 = "api.errors.server_error"
+
+if settings.BENCHMARK_FLOOR:  # `make bench` only: floors and bench-only views, never in the public API
+    urlpatterns.append(path("_bench/", include("benchmark.urls")))

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from django.db import connection
 from django.db.models import (
     Case,
     Exists,
@@ -28,6 +29,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest, RowNumber
 
+from ecf import lookups  # noqa: F401  (registers `__one_of`, used below)
 from participants.models import (
     KIND_FOR_COURSE,
     SCHOOL_ELIGIBLE,
@@ -63,12 +65,20 @@ def visible_periods(lead_provider_id) -> QuerySet[TrainingPeriod]:
 
 
 def latest_periods(lead_provider_id) -> QuerySet[TrainingPeriod]:
-    """The provider's latest period of each enrolment it can see (one row per enrolment)."""
-    return (
-        visible_periods(lead_provider_id)
-        .annotate(latest_rank=Window(RowNumber(), partition_by=[F("enrolment_id")], order_by=LATEST_FIRST))
-        .filter(latest_rank=1)
-    )
+    """The provider's latest period of each enrolment it can see (one row per enrolment), ordered by
+    enrolment id on PostgreSQL (re-order in memory, or filter `id__in` it: see enrolment_views).
+
+    PostgreSQL keeps the first row of each enrolment in LATEST_FIRST order (DISTINCT ON): one sort,
+    where the window function ranked every period and then needed a join back to filter the ranks,
+    which the planner under-estimated into nested loops (docs/benchmarks.md). SQLite has no
+    DISTINCT ON and ranks with the window function.
+    """
+    periods = visible_periods(lead_provider_id)
+    if connection.vendor == "postgresql":
+        return periods.order_by("enrolment_id", *LATEST_FIRST).distinct("enrolment_id")
+    return periods.annotate(
+        latest_rank=Window(RowNumber(), partition_by=[F("enrolment_id")], order_by=LATEST_FIRST)
+    ).filter(latest_rank=1)
 
 
 def visible_participants(lead_provider_id, **latest_period_conditions) -> QuerySet[Participant]:
@@ -115,20 +125,22 @@ ENROLMENT_VIEW_COLUMNS = (
 
 
 def enrolment_views(lead_provider_id, *, participant_ids) -> list[dict]:
-    """The provider's latest period of every enrolment of these people, flattened (one query)."""
-    return list(
+    """The provider's latest period of every enrolment of these people, flattened (one query), oldest
+    enrolment first. The people filter may go inside the ranking: it keeps or drops whole enrolments."""
+    rows = list(
         latest_periods(lead_provider_id)
-        .filter(enrolment__participant_id__in=participant_ids)
-        .order_by("enrolment__created_at", "enrolment_id")
+        .filter(enrolment__participant_id__one_of=participant_ids)
         .values(*ENROLMENT_VIEW_COLUMNS)
     )
+    rows.sort(key=lambda row: (row["enrolment__created_at"], row["enrolment_id"]))
+    return rows
 
 
 def provider_status_changes(lead_provider_id, *, enrolment_ids) -> dict:
     """{enrolment_id: {training_status: newest change by this provider}} for withdrawal/deferral objects."""
     newest: dict = {}
     changes = (
-        TrainingStatusChange.objects.filter(lead_provider_id=lead_provider_id, enrolment_id__in=enrolment_ids)
+        TrainingStatusChange.objects.filter(lead_provider_id=lead_provider_id, enrolment_id__one_of=enrolment_ids)
         .order_by("created_at", "id")
         .values("enrolment_id", "training_status", "reason", "created_at")
     )
@@ -141,7 +153,7 @@ def id_changes(*, participant_ids) -> dict:
     """{participant_id: [id change rows, oldest first]}."""
     by_participant: dict = {}
     rows = (
-        ParticipantIdChange.objects.filter(participant_id__in=participant_ids)
+        ParticipantIdChange.objects.filter(participant_id__one_of=participant_ids)
         .order_by("created_at", "id")
         .values("participant_id", "from_participant_id", "to_participant_id", "created_at")
     )
@@ -436,7 +448,9 @@ def enrolment_for_course(participant: Participant, course_identifier: str, *, le
         "schedule__cohort"
     )
     if lead_provider_id is not None:
-        visible = candidates.filter(id__in=visible_periods(lead_provider_id).values("enrolment_id"))
+        # Correlated, so the database checks this person's periods only (an IN over every period of
+        # a large provider cost a declaration POST 10 ms, docs/benchmarks.md).
+        visible = candidates.filter(Exists(visible_periods(lead_provider_id).filter(enrolment_id=OuterRef("pk"))))
         found = visible.order_by("-created_at").first()
         if found is not None:
             return found

@@ -46,6 +46,10 @@ def participant_merge(*, from_participant: Participant, to_participant: Particip
     """
     _check_mergeable(from_participant=from_participant, to_participant=to_participant)
     now = clock.now()
+    # The ECTs this person mentors show the mentor's id (`mentor_id`), which becomes the target's.
+    Participant.objects.filter(
+        id__in=TrainingPeriod.objects.filter(mentor__participant=from_participant).values("enrolment__participant_id")
+    ).update(updated_at=now)
     # Moved rows are touched too: the API shows their participant (or mentor) id, which changed.
     from_participant.enrolments.update(participant=to_participant, updated_at=now)
     from_participant.declarations.update(participant=to_participant, updated_at=now)
@@ -646,8 +650,10 @@ def partnership_challenge(*, partnership: Partnership, reason: str) -> Partnersh
     if partnership.is_challenged:
         raise InvalidAction(ALREADY_CHALLENGED)
     now = clock.now()
+    was_in_partnership = _school_in_partnership(partnership.school_id, partnership.cohort_id)
     partnership.challenged_at, partnership.challenge_reason = now, reason
     partnership.save(update_fields=["challenged_at", "challenge_reason"])
+    _touch_school_cohort_if_partnered_changed(partnership, was_in_partnership, now=now)
     if reason == ChallengeReason.NO_ECTS:
         SchoolCohort.objects.filter(school_id=partnership.school_id, cohort_id=partnership.cohort_id).update(
             induction_programme_choice=InductionProgrammeChoice.NO_EARLY_CAREER_TEACHERS, updated_at=now
@@ -744,6 +750,7 @@ def _uuid(value) -> uuid.UUID | None:
 def _partnership_report(partnership: Partnership, *, delivery_partner: DeliveryPartner) -> Partnership:
     """The effects of a report (rules §7.1 "Effects"), on a new, reused or converted record."""
     now = clock.now()
+    was_in_partnership = _school_in_partnership(partnership.school_id, partnership.cohort_id)
     partnership.relationship = False
     partnership.delivery_partner = delivery_partner
     partnership.challenged_at = partnership.challenge_reason = None
@@ -758,15 +765,18 @@ def _partnership_report(partnership: Partnership, *, delivery_partner: DeliveryP
         cohort_id=partnership.cohort_id,
         defaults={"induction_programme_choice": InductionProgrammeChoice.FULL_INDUCTION_PROGRAMME},
     )
-    _attach_unpartnered_periods(partnership, now=now)
-    # Everyone who trains or trained at the school comes back in `updated_since` syncs.
+    _touch_school_cohort_if_partnered_changed(partnership, was_in_partnership, now=now)
+    attached = _attach_unpartnered_periods(partnership, now=now)
+    # Everyone who trains or trained at the school comes back in `updated_since` syncs, and so do the
+    # mentors of the training the provider now sees (they may be its unfunded mentors from now on).
     Participant.objects.filter(
-        id__in=TrainingPeriod.objects.filter(school_id=partnership.school_id).values("enrolment__participant_id")
+        Q(id__in=TrainingPeriod.objects.filter(school_id=partnership.school_id).values("enrolment__participant_id"))
+        | Q(id__in=Enrolment.objects.filter(id__in=[p.mentor_id for p in attached]).values("participant_id"))
     ).update(updated_at=now)
     return partnership
 
 
-def _attach_unpartnered_periods(partnership: Partnership, *, now) -> None:
+def _attach_unpartnered_periods(partnership: Partnership, *, now) -> list[TrainingPeriod]:
     """Provider-led training at the school in the cohort that waited for a partnership now trains under
     this one: each current period is closed and continued by a copy with the partnership (the
     provider then sees the participant). Periods that already ended stay as they were."""
@@ -781,8 +791,7 @@ def _attach_unpartnered_periods(partnership: Partnership, *, now) -> None:
         .filter(Q(end_date__isnull=True) | Q(end_date__gt=now))
         .order_by("created_at", "id")
     )
-    for period in waiting:
-        _change_period(period, now=now, partnership_id=partnership.pk)
+    return [_change_period(period, now=now, partnership_id=partnership.pk) for period in waiting]
 
 
 def _challenge_deadline(cohort: Cohort) -> date:
@@ -797,3 +806,484 @@ def _months_after(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+# --- What schools and DfE report: transfers, mentors, emails, school data (rules §1.1, §6, §8) ---------
+#
+# Back-office services (DfE staff record what a school, GIAS or the TRN check reports). The rule of
+# this section is the sync rule: every change a provider could see in a representation moves that
+# record's sync timestamp in the same transaction (participants through `_touch`; schools, school
+# cohorts, partnerships and delivery partners through their own `updated_at`). A change that shows
+# nowhere touches nothing, so a sync is not flooded with records that did not change.
+
+from django.core.exceptions import ValidationError  # noqa: E402
+from django.core.validators import validate_email  # noqa: E402
+
+NO_CURRENT_TRAINING = "The participant has no current training period."
+LEAVING_BEFORE_START = "The leaving date cannot be before the participant started training at the school."
+ALREADY_AT_SCHOOL = "The participant already trains at this school."
+JOINING_BEFORE_START = "The joining date cannot be before the participant started training at their current school."
+NO_PROVIDER_TO_KEEP = (
+    "The participant does not train with a lead provider now: choose the lead provider at the new school."
+)
+PROVIDER_NOT_PARTNERED = "{provider} has no confirmed partnership with {school} for the {cohort} cohort."
+PARTNERSHIP_NOT_AT_SCHOOL = (
+    "The partnership must be an unchallenged partnership of the new school for the {cohort} cohort."
+)
+ONLY_ECTS_HAVE_MENTORS = "Only an early career teacher has a mentor."
+MENTOR_NOT_A_MENTOR = "The mentor must be a mentor training record."
+OWN_MENTOR = "A participant cannot mentor themselves."
+EMAIL_INVALID = "Enter an email address in the correct format, like name@example.com"
+URN_INVALID = "A URN is 6 digits."
+URN_TAKEN = "Another school has this URN."
+NAME_MISSING = "Enter a name."
+TRN_INVALID = "A TRN is 7 digits."
+LEAD_PROVIDER_NAME_TAKEN = "Another lead provider has this name."
+
+# School fields staff may correct (GIAS data and contacts); school_update refuses any other.
+SCHOOL_UPDATABLE_FIELDS = frozenset(
+    {
+        "urn",
+        "name",
+        "school_status_code",
+        "school_type_code",
+        "administrative_district_code",
+        "section_41_approved",
+        "induction_tutor_name",
+        "induction_tutor_email",
+        "primary_contact_email",
+        "secondary_contact_email",
+    }
+)
+SCHOOL_COHORT_UPDATABLE_FIELDS = frozenset({"induction_programme_choice", "pupil_premium_uplift", "sparsity_uplift"})
+
+
+@transaction.atomic
+def participant_leave_school(*, enrolment: Enrolment, end_date, reported_at: datetime | None = None) -> TrainingPeriod:
+    """The old school reports a leaver (rules §6.1): the current period is closed (`changed`) and
+    continued by a `leaving` copy that ends on `end_date`, so the participant shows as `leaving`, then
+    `left` (rules §2.3). The joining period of an earlier transfer is never edited, so that transfer
+    keeps its pair (rules §6.2). A leaver already reported may be reported again with another date.
+
+    The copy starts when the leaver is reported, or on the leaving date when that is already past (a
+    period cannot end before it starts). Returns the leaving period."""
+    enrolment = _lock_enrolment(enrolment)
+    now = clock.now()
+    end = _instant(end_date)
+    current = _current_period(enrolment)
+    if current is None or (current.end_date is not None and current.induction_status != InductionStatus.LEAVING):
+        raise ServiceValidationError([("end_date", NO_CURRENT_TRAINING)])
+    if end < current.start_date:
+        raise ServiceValidationError([("end_date", LEAVING_BEFORE_START)])
+    leaving = _report_leaving(current, end=end, now=now, reported_at=reported_at or now)
+    _touch(enrolment.participant, now)
+    return leaving
+
+
+@transaction.atomic
+def participant_join_school(
+    *,
+    enrolment: Enrolment,
+    school: School,
+    start_date,
+    lead_provider: LeadProvider | None = None,
+    partnership: Partnership | None = None,
+    mentor: Enrolment | None = None,
+) -> TrainingPeriod:
+    """The new school registers a joiner (rules §6.1): a period at the new school from `start_date`,
+    flagged `school_transfer`, so the transfer pairs (rules §6.2).
+
+    The training continues under:
+    * `partnership`, when given (an unchallenged partnership of the new school in the cohort);
+    * else, with another `lead_provider`, that provider's confirmed partnership with the school for
+      the enrolment's cohort (refused when it has none);
+    * else (the participant keeps their provider and delivery partner) the school's partnership with
+      that provider and delivery partner, or a relationship partnership made for it (rules §7.5), so
+      the provider keeps seeing the participant.
+    A leaver the old school has not reported leaves on the joining date. Training status carries over
+    when the provider stays; a new provider starts `active`. The new school's mentor, if any, is given
+    as `mentor` (a mentor training record). Returns the joining period."""
+    enrolment = _lock_enrolment(enrolment)
+    now = clock.now()
+    start = _instant(start_date)
+    current = _current_period(enrolment)
+    if current is None or (current.end_date is not None and current.induction_status != InductionStatus.LEAVING):
+        raise ServiceValidationError([("enrolment", NO_CURRENT_TRAINING)])
+    if current.school_id == school.pk:
+        raise ServiceValidationError([("school", ALREADY_AT_SCHOOL)])
+    if start < current.start_date:
+        raise ServiceValidationError([("start_date", JOINING_BEFORE_START)])
+    _check_mentor(enrolment, mentor)
+    cohort_id = enrolment.schedule.cohort_id
+    chosen = _joining_partnership(
+        current=current, school=school, cohort_id=cohort_id, lead_provider=lead_provider, partnership=partnership
+    )
+    if current.end_date is None:  # the old school did not report the leaver: they leave as they join
+        _report_leaving(current, end=start, now=now, reported_at=now)
+    stays = current.partnership is not None and current.partnership.lead_provider_id == chosen.lead_provider_id
+    joining = TrainingPeriod.objects.create(
+        enrolment=enrolment,
+        school=school,
+        cohort_id=chosen.cohort_id,
+        training_programme=TrainingProgramme.PROVIDER_LED,
+        partnership=chosen,
+        schedule_id=enrolment.schedule_id,
+        mentor=mentor,
+        email=current.email,
+        start_date=start,
+        training_status=current.training_status if stays else TrainingStatus.ACTIVE,
+        induction_status=InductionStatus.ACTIVE,
+        school_transfer=True,
+        created_at=now,
+        updated_at=now,
+    )
+    _touch(enrolment.participant, now)
+    if mentor is not None:  # a mentor from another provider becomes an unfunded mentor of this one
+        _touch_person(mentor.participant_id, now)
+    return joining
+
+
+@transaction.atomic
+def training_period_assign_mentor(*, enrolment: Enrolment, mentor: Enrolment | None) -> TrainingPeriod:
+    """The school assigns (or, with None, removes) an ECT's mentor: the current period is continued
+    with the mentor (rules §1.1). The ECT's `mentor_id` changes, and the mentor may be a new unfunded
+    mentor of the provider (rules §8.2), so both people are touched. Returns the current period."""
+    enrolment = _lock_enrolment(enrolment)
+    _check_mentor(enrolment, mentor)
+    if enrolment.kind != EnrolmentKind.ECT:
+        raise ServiceValidationError([("mentor", ONLY_ECTS_HAVE_MENTORS)])
+    current = _current_period(enrolment)
+    if current is None:
+        raise ServiceValidationError([("enrolment", NO_CURRENT_TRAINING)])
+    mentor_id = mentor.pk if mentor is not None else None
+    if current.mentor_id == mentor_id:
+        return current
+    now = clock.now()
+    period = _change_period(current, now=now, mentor_id=mentor_id)
+    _touch(enrolment.participant, now)
+    if mentor is not None:
+        _touch_person(mentor.participant_id, now)
+    return period
+
+
+@transaction.atomic
+def participant_change_email(*, participant: Participant, email: str) -> Participant:
+    """The person's own email changes. It is the email of their identity, so the periods that show
+    it (their preferred email is that identity's) show the new one: they are updated in place, as an
+    identity change is not a training change. Touches the person."""
+    email = _valid_email(email)
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    if participant.email == email:
+        return participant
+    now = clock.now()
+    TrainingPeriod.objects.filter(enrolment__participant=participant, email__iexact=participant.email).update(
+        email=email, updated_at=now
+    )
+    participant.email = email
+    participant.save(update_fields=["email"])  # moves updated_at (Timestamped)
+    return participant
+
+
+@transaction.atomic
+def participant_correct_details(*, participant: Participant, full_name: str, trn: str | None) -> Participant:
+    """Correct a person's name or TRN. Both are shown (participants, and as an unfunded mentor), so
+    the person is touched when either changes; nothing is touched when neither does."""
+    full_name = (full_name or "").strip()
+    trn = (trn or "").strip() or None
+    errors = []
+    if not full_name:
+        errors.append(("full_name", NAME_MISSING))
+    if trn is not None and not (len(trn) == 7 and trn.isascii() and trn.isdigit()):
+        errors.append(("trn", TRN_INVALID))
+    _refuse_if(errors)
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    changed = [f for f, v in (("full_name", full_name), ("trn", trn)) if getattr(participant, f) != v]
+    if changed:
+        participant.full_name, participant.trn = full_name, trn
+        participant.save(update_fields=changed)  # moves updated_at (Timestamped)
+    return participant
+
+
+@transaction.atomic
+def training_period_change_email(*, enrolment: Enrolment, email: str) -> TrainingPeriod:
+    """The school records another preferred email for one training record (ECF's preferred identity):
+    the current period is continued with it (rules §1.1). Touches the person."""
+    email = _valid_email(email)
+    enrolment = _lock_enrolment(enrolment)
+    current = _current_period(enrolment)
+    if current is None:
+        raise ServiceValidationError([("enrolment", NO_CURRENT_TRAINING)])
+    if current.email == email:
+        return current
+    now = clock.now()
+    period = _change_period(current, now=now, email=email)
+    _touch(enrolment.participant, now)
+    return period
+
+
+@transaction.atomic
+def school_update(*, school: School, **fields) -> School:
+    """Correct a school's GIAS data or contacts. The school's own timestamp moves (schools and
+    partnerships syncs show it); a URN change also touches everyone who trains or trained there,
+    because enrolments and transfers show the URN (rules §2.2, §6.3). Other fields show on no
+    participant, so no participant is touched for them."""
+    unknown = set(fields) - SCHOOL_UPDATABLE_FIELDS
+    if unknown:
+        raise ValueError(f"school_update cannot change {sorted(unknown)}")
+    school = School.objects.select_for_update().get(pk=school.pk)
+    changed = {field: value for field, value in fields.items() if getattr(school, field) != value}
+    if not changed:
+        return school
+    _refuse_if(_school_errors(school, changed))
+    for field, value in changed.items():
+        setattr(school, field, value)
+    school.save(update_fields=list(changed))
+    if "urn" in changed:
+        Participant.objects.filter(
+            id__in=TrainingPeriod.objects.filter(school=school).values("enrolment__participant_id")
+        ).update(updated_at=school.updated_at)
+    return school
+
+
+@transaction.atomic
+def school_cohort_update(*, school: School, cohort: Cohort, **fields) -> SchoolCohort:
+    """A school's choice (and uplift flags) for a cohort; made if missing. The school cohort's
+    timestamp is the one the schools sync reads for that cohort (rules §8.1)."""
+    unknown = set(fields) - SCHOOL_COHORT_UPDATABLE_FIELDS
+    if unknown:
+        raise ValueError(f"school_cohort_update cannot change {sorted(unknown)}")
+    choice = fields.get("induction_programme_choice")
+    if choice is not None and choice not in InductionProgrammeChoice.values:
+        raise ServiceValidationError([("induction_programme_choice", f"{choice!r} is not a programme choice.")])
+    school_cohort, created = SchoolCohort.objects.select_for_update().get_or_create(
+        school=school, cohort=cohort, defaults=fields
+    )
+    changed = [field for field, value in fields.items() if getattr(school_cohort, field) != value]
+    if not created and changed:
+        for field in changed:
+            setattr(school_cohort, field, fields[field])
+        school_cohort.save(update_fields=changed)
+    return school_cohort
+
+
+@transaction.atomic
+def delivery_partner_update(*, delivery_partner: DeliveryPartner, name: str) -> DeliveryPartner:
+    """Rename a delivery partner: its own timestamp moves, which brings it and every partnership that
+    names it back into syncs (rules §7.3, §8.3). Participants and declarations show only its id."""
+    name = (name or "").strip()
+    if not name:
+        raise ServiceValidationError([("name", NAME_MISSING)])
+    delivery_partner = DeliveryPartner.objects.select_for_update().get(pk=delivery_partner.pk)
+    if delivery_partner.name != name:
+        delivery_partner.name = name
+        delivery_partner.save(update_fields=["name"])
+    return delivery_partner
+
+
+@transaction.atomic
+def lead_provider_update(*, lead_provider: LeadProvider, name: str) -> LeadProvider:
+    """Rename a lead provider. Its name is shown on every declaration it submitted
+    (`lead_provider_name`, rules §4.1) and on both sides of transfers (`provider`, rules §6.3): those
+    declarations, and the people with a transfer that involves it, are touched."""
+    name = (name or "").strip()
+    if not name:
+        raise ServiceValidationError([("name", NAME_MISSING)])
+    lead_provider = LeadProvider.objects.select_for_update().get(pk=lead_provider.pk)
+    if lead_provider.name == name:
+        return lead_provider
+    if LeadProvider.objects.filter(name=name).exclude(pk=lead_provider.pk).exists():
+        raise ServiceValidationError([("name", LEAD_PROVIDER_NAME_TAKEN)])
+    lead_provider.name = name
+    lead_provider.save(update_fields=["name"])
+    now = lead_provider.updated_at
+    # Read through the reverse relation: participants does not import the declarations app.
+    lead_provider.declarations.update(updated_at=now)
+    transferred = TrainingPeriod.objects.filter(
+        partnership__lead_provider=lead_provider,
+        enrolment__training_periods__induction_status=InductionStatus.LEAVING,
+    )
+    Participant.objects.filter(id__in=transferred.values("enrolment__participant_id")).update(updated_at=now)
+    return lead_provider
+
+
+@transaction.atomic
+def provider_relationship_create(*, lead_provider: LeadProvider, delivery_partner: DeliveryPartner, cohort: Cohort):
+    """The delivery partner works with the provider in the cohort (rules §8.3). The delivery
+    partner's `cohort` list, as that provider sees it, gains a year: the delivery partner is touched."""
+    relationship, created = ProviderRelationship.objects.get_or_create(
+        lead_provider=lead_provider, delivery_partner=delivery_partner, cohort=cohort
+    )
+    if created:
+        DeliveryPartner.objects.filter(pk=delivery_partner.pk).update(updated_at=clock.now())
+    return relationship
+
+
+@transaction.atomic
+def provider_relationship_delete(*, relationship: ProviderRelationship) -> None:
+    """The reverse: the delivery partner's `cohort` list loses a year (or the partner disappears)."""
+    delivery_partner_id = relationship.delivery_partner_id
+    relationship.delete()
+    DeliveryPartner.objects.filter(pk=delivery_partner_id).update(updated_at=clock.now())
+
+
+def _lock_enrolment(enrolment: Enrolment) -> Enrolment:
+    """Serialise with the provider actions and declarations, which lock the enrolment too."""
+    return (
+        Enrolment.objects.select_for_update(of=("self",)).select_related("participant", "schedule").get(pk=enrolment.pk)
+    )
+
+
+def _current_period(enrolment: Enrolment) -> TrainingPeriod | None:
+    """The enrolment's latest period, whoever the provider (the order of rules §2.1)."""
+    return (
+        TrainingPeriod.objects.select_for_update(of=("self",))
+        .filter(enrolment=enrolment)
+        .select_related("partnership")
+        .order_by(*selectors.LATEST_FIRST)
+        .first()
+    )
+
+
+def _instant(value) -> datetime:
+    """A reported date is the start of that UTC day; a datetime must say its zone."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("dates and times must be aware (UTC)")
+        return value
+    if isinstance(value, date):
+        return _start_of_day(value)
+    raise ServiceValidationError([("date", "Enter a date.")])
+
+
+def _report_leaving(current: TrainingPeriod, *, end: datetime, now: datetime, reported_at: datetime) -> TrainingPeriod:
+    """Close `current` and continue it with a `leaving` copy ending at `end` (see participant_leave_school).
+
+    The copy is created when the leaver was reported (the transfer's `created_at`, rules §6.3) but
+    its `updated_at` is now, the moment of the change, so the next sync finds it. A period that has
+    not started yet is edited in place (rules §1.1)."""
+    changes = {"induction_status": InductionStatus.LEAVING, "end_date": end}
+    if current.start_date > reported_at:
+        for field, value in changes.items():
+            setattr(current, field, value)
+        current.save(update_fields=list(changes))
+        return current
+    switch = min(reported_at, end)
+    copied = {
+        field.attname: getattr(current, field.attname)
+        for field in TrainingPeriod._meta.concrete_fields
+        if field.attname not in _PERIOD_OWN_FIELDS
+    }
+    TrainingPeriod.objects.filter(pk=current.pk).update(
+        end_date=switch, induction_status=InductionStatus.CHANGED, updated_at=now
+    )
+    return TrainingPeriod.objects.create(
+        **{**copied, **changes}, start_date=switch, created_at=reported_at, updated_at=now
+    )
+
+
+def _joining_partnership(
+    *, current: TrainingPeriod, school: School, cohort_id: int, lead_provider, partnership
+) -> Partnership:
+    School.objects.select_for_update().filter(pk=school.pk).first()  # lock order as the partnership writes
+    if partnership is not None:
+        found = Partnership.objects.unchallenged().filter(pk=partnership.pk, school=school, cohort_id=cohort_id).first()
+        if found is None:
+            raise ServiceValidationError([("partnership", PARTNERSHIP_NOT_AT_SCHOOL.format(cohort=cohort_id))])
+        return found
+    kept = current.partnership
+    if lead_provider is None or (kept is not None and kept.lead_provider_id == lead_provider.pk):
+        if kept is None:
+            raise ServiceValidationError([("lead_provider", NO_PROVIDER_TO_KEEP)])
+        return _partnership_keeping(kept, school=school, cohort_id=cohort_id)
+    confirmed = (
+        Partnership.objects.confirmed().filter(lead_provider=lead_provider, school=school, cohort_id=cohort_id).first()
+    )
+    if confirmed is None:
+        message = PROVIDER_NOT_PARTNERED.format(provider=lead_provider.name, school=school.name, cohort=cohort_id)
+        raise ServiceValidationError([("lead_provider", message)])
+    return confirmed
+
+
+def _partnership_keeping(kept: Partnership, *, school: School, cohort_id: int) -> Partnership:
+    """The new school's unchallenged partnership with the same provider and delivery partner (its own
+    one first), else a relationship partnership made for the transfer (rules §7.5)."""
+    same = (
+        Partnership.objects.unchallenged()
+        .filter(
+            lead_provider_id=kept.lead_provider_id,
+            delivery_partner_id=kept.delivery_partner_id,
+            school=school,
+            cohort_id=cohort_id,
+        )
+        .order_by("relationship", "created_at", "id")
+        .first()
+    )
+    if same is not None:
+        return same
+    now = clock.now()
+    was_in_partnership = _school_in_partnership(school.pk, cohort_id)
+    made = Partnership.objects.create(
+        lead_provider_id=kept.lead_provider_id,
+        delivery_partner_id=kept.delivery_partner_id,
+        school=school,
+        cohort_id=cohort_id,
+        relationship=True,
+        created_at=now,
+        updated_at=now,
+    )
+    _touch_school_cohort_if_partnered_changed(made, was_in_partnership, now=now)
+    return made
+
+
+def _check_mentor(enrolment: Enrolment, mentor: Enrolment | None) -> None:
+    if mentor is None:
+        return
+    if enrolment.kind != EnrolmentKind.ECT:
+        raise ServiceValidationError([("mentor", ONLY_ECTS_HAVE_MENTORS)])
+    if mentor.kind != EnrolmentKind.MENTOR:
+        raise ServiceValidationError([("mentor", MENTOR_NOT_A_MENTOR)])
+    if mentor.participant_id == enrolment.participant_id:
+        raise ServiceValidationError([("mentor", OWN_MENTOR)])
+
+
+def _valid_email(email) -> str:
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ServiceValidationError([("email", EMAIL_INVALID)]) from None
+    return email
+
+
+def _school_errors(school: School, changed: dict) -> list[tuple[str, str]]:
+    errors = []
+    if "urn" in changed:
+        urn = str(changed["urn"])
+        if len(urn) != 6 or not urn.isascii() or not urn.isdigit():
+            errors.append(("urn", URN_INVALID))
+        elif School.objects.filter(urn=urn).exclude(pk=school.pk).exists():
+            errors.append(("urn", URN_TAKEN))
+    if "name" in changed and not (changed["name"] or "").strip():
+        errors.append(("name", NAME_MISSING))
+    return errors
+
+
+def _touch_person(participant_id, now) -> None:
+    Participant.objects.filter(pk=participant_id).update(updated_at=now)
+
+
+def _school_in_partnership(school_id, cohort_id) -> bool:
+    """The schools endpoint's `in_partnership`: any unchallenged partnership, relationship ones included."""
+    return Partnership.objects.unchallenged().filter(school_id=school_id, cohort_id=cohort_id).exists()
+
+
+def _touch_school_cohort_if_partnered_changed(partnership: Partnership, was_in_partnership: bool, *, now) -> None:
+    """A school's `in_partnership` for the cohort flipped: the schools sync must show it again. The
+    school cohort carries the cohort's timestamp (rules §8.1); a school without one is touched itself."""
+    if _school_in_partnership(partnership.school_id, partnership.cohort_id) == was_in_partnership:
+        return
+    touched = SchoolCohort.objects.filter(school_id=partnership.school_id, cohort_id=partnership.cohort_id).update(
+        updated_at=now
+    )
+    if not touched:
+        School.objects.filter(pk=partnership.school_id).update(updated_at=now)

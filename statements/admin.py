@@ -613,7 +613,9 @@ class StatementAdmin(StatementPageViews, UuidSearchMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return (*self.money_fields, "created_at", "updated_at")
-        if obj.is_paid:
+        if obj.is_paid or not request.user.is_superuser:
+            # Finance staff add adjustments and authorise through the statement page; the calendar
+            # (dates, output fee, contracts) is set up by administrators, not changed in passing.
             return [field.name for field in obj._meta.fields]
         return (*self.identity_fields, *self.money_fields, "created_at", "updated_at")
 

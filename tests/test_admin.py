@@ -474,3 +474,16 @@ def test_finance_user_cannot_see_api_tokens(finance_client, world):
 def test_finance_user_cannot_add_lead_providers(finance_client, world):
     assert finance_client.get(url(LeadProvider, "add")).status_code == 403
     assert finance_client.get(url(LeadProvider, "changelist")).status_code == 200
+
+
+def test_finance_user_cannot_move_a_statements_dates(finance_client, world):
+    statement = world["statement"]
+    deadline = statement.deadline_date
+
+    finance_client.post(
+        url(Statement, "change", statement.pk),
+        {"deadline_date": "2031-01-01", "payment_date": "2031-01-25", "output_fee": "on"},
+    )
+
+    statement.refresh_from_db()
+    assert statement.deadline_date == deadline

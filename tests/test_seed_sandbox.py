@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db.models import F
 from rest_framework.test import APIClient
 
 from api.sandbox import COUNTED, DEFAULT_PARTICIPANTS, statement_calendar
@@ -82,6 +83,7 @@ FINGERPRINTED = (
     SchoolCohort,
     Partnership,
     EctContract,
+    ContractBand,
     MentorContract,
     Statement,
     Participant,
@@ -323,6 +325,18 @@ def seeded():
     seed()
 
 
+def test_timestamps_come_from_the_data_ordered_and_not_in_the_future(seeded):
+    timestamped = [model for model in FINGERPRINTED if any(f.name == "created_at" for f in model._meta.fields)]
+    assert len(timestamped) == len(FINGERPRINTED) - 1  # all but contract bands
+    for model in timestamped:
+        assert not model.objects.filter(created_at__gt=NOW).exists(), model
+        if any(f.name == "updated_at" for f in model._meta.fields):
+            assert not model.objects.filter(created_at__gt=F("updated_at")).exists(), model
+            assert not model.objects.filter(updated_at__gt=NOW).exists(), model
+    stale = Participant.objects.filter(enrolments__training_periods__updated_at__gt=F("updated_at"))
+    assert not stale.exists()
+
+
 def test_declarations_are_in_their_milestone_window_and_not_in_the_future(seeded):
     windows = {(m.schedule_id, m.declaration_type): (m.start_date, m.milestone_date) for m in Milestone.objects.all()}
     for declaration in Declaration.objects.select_related("enrolment"):
@@ -476,6 +490,7 @@ def test_training_history_is_consistent_with_the_enrolment(seeded):
             assert any(
                 p.start_date == change.created_at and p.training_status == change.training_status for p in periods
             )
+        assert all(p.created_at <= p.updated_at <= NOW for p in periods)
         assert enrolment.created_at <= enrolment.updated_at <= NOW
         assert enrolment.participant.created_at <= enrolment.created_at
         assert enrolment.updated_at <= enrolment.participant.updated_at

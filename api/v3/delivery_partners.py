@@ -5,7 +5,15 @@ from rest_framework import serializers
 
 from api.filters import Filters, cohort_condition, parse_sort
 from api.pagination import parse_page
-from api.schema import NOT_FOUND, PAGE_PARAMETER, UNAUTHORISED, UUID_PATH_PARAMETER, filter_parameter, sort_parameter
+from api.schema import (
+    BAD_REQUEST,
+    NOT_FOUND,
+    PAGE_PARAMETER,
+    UNAUTHORISED,
+    UUID_PATH_PARAMETER,
+    filter_parameter,
+    sort_parameter,
+)
 from api.views import ProviderViewSet
 from ecf.rfc3339 import format_timestamp
 from participants import selectors
@@ -79,7 +87,7 @@ class DeliveryPartnerViewSet(ProviderViewSet):
             PAGE_PARAMETER,
             sort_parameter(list(SORT_KEYS), ""),
         ],
-        responses={200: DeliveryPartnersResponseSerializer, 401: UNAUTHORISED},
+        responses={200: DeliveryPartnersResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
         filters = Filters(request.query_params)

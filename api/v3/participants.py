@@ -19,6 +19,7 @@ from api.schema import (
 )
 from api.views import ProviderViewSet, attributes_of
 from ecf import clock
+from ecf.db_functions import Rfc3339
 from ecf.rfc3339 import format_date, format_timestamp
 from participants import selectors, services
 from participants.models import (
@@ -161,7 +162,8 @@ ACTION_RESPONSES = {
 
 # --- Rendering -----------------------------------------------------------------------------
 
-PARTICIPANT_COLUMNS = ("id", "full_name", "trn", "updated_at")
+PARTICIPANT_COLUMNS = ("id", "full_name", "trn")
+PARTICIPANT_EXPRESSIONS = {"updated_at_text": Rfc3339("updated_at")}  # the text shown (ecf.db_functions)
 
 
 def render_participants(lead_provider_id, people: list[dict]) -> list[dict]:
@@ -187,7 +189,7 @@ def render_participants(lead_provider_id, people: list[dict]) -> list[dict]:
             "attributes": {
                 "full_name": person["full_name"],
                 "teacher_reference_number": person["trn"],
-                "updated_at": format_timestamp(person["updated_at"]),
+                "updated_at": person["updated_at_text"],
                 "ecf_enrolments": enrolments_by_person.get(person["id"], []),
                 "participant_id_changes": [
                     {
@@ -239,7 +241,10 @@ def _str_or_none(value) -> str | None:
 def render_participant(lead_provider_id, participant_id) -> dict | None:
     """One person as the provider sees them, or None when the provider cannot see them."""
     person = (
-        selectors.visible_participants(lead_provider_id).filter(id=participant_id).values(*PARTICIPANT_COLUMNS).first()
+        selectors.visible_participants(lead_provider_id)
+        .filter(id=participant_id)
+        .values(*PARTICIPANT_COLUMNS, **PARTICIPANT_EXPRESSIONS)
+        .first()
     )
     if person is None:
         return None
@@ -255,7 +260,7 @@ class ParticipantViewSet(ProviderViewSet):
         operation_id="participants_list",
         tags=["ECF participants"],
         parameters=[filter_parameter(ParticipantFilterSerializer), PAGE_PARAMETER, sort_parameter(list(SORT_KEYS), "")],
-        responses={200: ParticipantListResponseSerializer, 401: UNAUTHORISED},
+        responses={200: ParticipantListResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
         filters = Filters(request.query_params)
@@ -273,7 +278,7 @@ class ParticipantViewSet(ProviderViewSet):
         if from_ids is not None:
             people = people.filter(id_changes__from_participant_id__in=from_ids)
         order = parse_sort(request.query_params.get("sort"), SORT_KEYS) or ["created_at"]
-        rows = list(page.slice(people.order_by(*order, "id").values(*PARTICIPANT_COLUMNS)))
+        rows = list(page.slice(people.order_by(*order, "id").values(*PARTICIPANT_COLUMNS, **PARTICIPANT_EXPRESSIONS)))
         return self.respond(render_participants(lead_provider.id, rows))
 
     @extend_schema(

@@ -216,7 +216,7 @@ class PartnershipViewSet(ProviderViewSet):
             PAGE_PARAMETER,
             sort_parameter(list(SORT_KEYS), ""),
         ],
-        responses={200: MultipleECFPartnershipsResponseSerializer, 401: UNAUTHORISED},
+        responses={200: MultipleECFPartnershipsResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
         filters = Filters(request.query_params)

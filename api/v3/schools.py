@@ -4,12 +4,13 @@ Not scoped to the provider: every provider sees the same schools. `filter[cohort
 on list and show alike.
 """
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
 from api.filters import Filters, parse_sort
 from api.pagination import parse_page
-from api.schema import NOT_FOUND, PAGE_PARAMETER, UNAUTHORISED, UUID_PATH_PARAMETER, sort_parameter
+from api.schema import BAD_REQUEST, NOT_FOUND, PAGE_PARAMETER, UNAUTHORISED, UUID_PATH_PARAMETER, sort_parameter
 from api.views import ProviderViewSet
 from ecf.rfc3339 import format_timestamp
 from participants import selectors
@@ -56,24 +57,23 @@ class MultipleECFSchoolsResponseSerializer(serializers.Serializer):
     data = ECFSchoolSerializer(many=True)
 
 
-class ECFSchoolsFilterSerializer(serializers.Serializer):
-    cohort = serializers.CharField(required=False, help_text="One start year, e.g. `2024`. Required.")
-    urn = serializers.CharField(required=False, help_text="A school's URN (exact match).")
-    updated_since = serializers.CharField(
-        required=False, help_text="RFC 3339 date-time; the school or its school cohort updated at or after."
-    )
+SCHOOL_FILTERS = {
+    "cohort": "One start year, e.g. `2024`. Required.",
+    "urn": "A school's URN (exact match).",
+    "updated_since": "RFC 3339 date-time; the school or its school cohort updated at or after.",
+}
 
 
 def _school_filter(name: str, *, required: bool = False) -> OpenApiParameter:
-    """The published contract documents each school filter as its own deepObject parameter."""
+    """Each school filter is its own parameter, as in the published contract. The contract gives
+    each the whole filter object as a deepObject schema, which describes `filter[cohort][cohort]=…`;
+    what is sent (and what its examples show) is `filter[cohort]=2021`, so each is a plain string."""
     return OpenApiParameter(
         f"filter[{name}]",
-        ECFSchoolsFilterSerializer,
+        OpenApiTypes.STR,
         OpenApiParameter.QUERY,
         required=required,
-        style="deepObject",
-        explode=True,
-        description="Refine schools to return.",
+        description=f"Refine schools to return. {SCHOOL_FILTERS[name]}",
     )
 
 
@@ -117,7 +117,7 @@ class SchoolViewSet(ProviderViewSet):
             PAGE_PARAMETER,
             sort_parameter(["updated_at"], ""),
         ],
-        responses={200: MultipleECFSchoolsResponseSerializer, 401: UNAUTHORISED},
+        responses={200: MultipleECFSchoolsResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
         filters = Filters(request.query_params)
@@ -141,7 +141,7 @@ class SchoolViewSet(ProviderViewSet):
         operation_id="school_show",
         tags=["ECF schools"],
         parameters=[UUID_PATH_PARAMETER, _school_filter("cohort", required=True)],
-        responses={200: ECFSchoolResponseSerializer, 401: UNAUTHORISED, 404: NOT_FOUND},
+        responses={200: ECFSchoolResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED, 404: NOT_FOUND},
     )
     def retrieve(self, request, pk=None):
         cohort_id = Filters(request.query_params).required_cohort()

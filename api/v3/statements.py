@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from api.filters import Filters, cohort_condition
 from api.pagination import parse_page
-from api.schema import NOT_FOUND, PAGE_PARAMETER, UNAUTHORISED, UUID_PATH_PARAMETER, filter_parameter
+from api.schema import BAD_REQUEST, NOT_FOUND, PAGE_PARAMETER, UNAUTHORISED, UUID_PATH_PARAMETER, filter_parameter
 from api.views import ProviderViewSet
 from ecf.rfc3339 import format_date, format_timestamp
 from statements import selectors
@@ -107,7 +107,7 @@ class StatementViewSet(ProviderViewSet):
         operation_id="statements_list",
         tags=["statements"],
         parameters=[filter_parameter(StatementsFilterSerializer), PAGE_PARAMETER],
-        responses={200: StatementsResponseSerializer, 401: UNAUTHORISED},
+        responses={200: StatementsResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
         filters = Filters(request.query_params)

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from api.filters import Filters
 from api.pagination import parse_page
-from api.schema import NOT_FOUND, PAGE_PARAMETER, UNAUTHORISED, UUID_PATH_PARAMETER, filter_parameter
+from api.schema import BAD_REQUEST, NOT_FOUND, PAGE_PARAMETER, UNAUTHORISED, UUID_PATH_PARAMETER, filter_parameter
 from api.views import ProviderViewSet
 from ecf import clock
 from ecf.rfc3339 import format_date, format_timestamp
@@ -118,7 +118,7 @@ class TransferViewSet(ProviderViewSet):
             filter_parameter(TransferFilterSerializer, "Refine participant transfers to return."),
             PAGE_PARAMETER,
         ],
-        responses={200: ParticipantTransferListResponseSerializer, 401: UNAUTHORISED},
+        responses={200: ParticipantTransferListResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
         filters = Filters(request.query_params)

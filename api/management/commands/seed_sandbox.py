@@ -23,7 +23,7 @@ class Command(BaseCommand):
         if participants < 0:
             raise CommandError("--participants must be 0 or more.")
         progress = sandbox.ProgressBar(
-            lambda text: self.stderr.write(text, ending=""), interactive=self.stderr.isatty()
+            lambda text: self.stderr.write(text, style_func=str, ending=""), interactive=self.stderr.isatty()
         )
         try:
             report = sandbox.sandbox_seed(seed=seed, participants=participants, progress=progress)

@@ -1,0 +1,473 @@
+"""`make bench`: the list endpoints, declaration submission and statement calculation at benchmark
+scale, each against its floor measured in the same run, on the same server and data (issue 9).
+
+    .venv/bin/python scripts/bench/run.py [--runs 5] [--output docs/benchmarks.md]
+
+ECF_BENCH_DIR (default /tmp/ecf-bench) holds a persistent PostgreSQL cluster with a template
+database seeded at benchmark scale (`seed_sandbox --participants 60000`); it is built on the first
+run and reused while seeded at the same scale. Each run copies the template into a fresh database,
+serves it with scripts/serve.sh (gunicorn, WEB_CONCURRENCY workers as `make serve`) with the
+floors switched on (BENCHMARK_FLOOR=true) and the rate limit off, measures over HTTP on
+127.0.0.1, stops the server and the cluster, and writes the table.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
+from datetime import time as day_time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import psycopg  # noqa: E402  (the project's own driver, from its virtual environment)
+from cluster import RUN_DB, TEMPLATE_DB, Cluster  # noqa: E402
+from server import ROOT, Server, environment, manage, rss_kib  # noqa: E402
+
+PARTICIPANTS = 60_000
+SEED = 1
+PER_PAGE = 3000
+PAGE_REQUESTS = 10  # single-page figure: at least 10 requests per run
+SEQUENTIAL_POSTS = 500
+CONCURRENT_CLIENTS = 8
+CONCURRENT_POSTS = 200  # per run, shared by the clients
+STATEMENT_REQUESTS = 5  # per run
+QUERY_HEADER = "X-Bench-Count-Queries"
+
+PARTICIPANTS_V3 = "/api/v3/participants/ecf"
+DECLARATIONS_V3 = "/api/v3/participant-declarations"
+PARTICIPANTS_V1_CSV = "/api/v1/participants/ecf.csv"
+FLOOR = "/_bench/floor"
+
+
+def floor_of(path: str) -> str:
+    return FLOOR + path.removeprefix("/api")
+
+
+def page_path(path: str, number: int, per_page: int = PER_PAGE) -> str:
+    return f"{path}?page[per_page]={per_page}&page[page]={number}"
+
+
+# --- Figures --------------------------------------------------------------------------------------
+
+
+def summary(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": len(values)}
+
+
+class Bench:
+    def __init__(self, server: Server, token: str, small_token: str, runs: int):
+        self.server = server
+        self.token = token
+        self.small_token = small_token
+        self.runs = runs
+        self.results: dict[str, dict] = {}
+
+    def get(self, path: str, token: str | None = None, **kwargs):
+        answer = self.server.get(path, token=token or self.token, **kwargs)
+        if answer.status != 200:
+            raise SystemExit(f"make bench: GET {path} answered {answer.status}: {answer.body[:300]!r}")
+        return answer
+
+    # 1, 2: full syncs ---------------------------------------------------------------------------
+    def full_sync(self, path: str) -> tuple[float, int, int]:
+        """Every page until a short one: (seconds, pages, items)."""
+        total, pages, items, number = 0.0, 0, 0, 1
+        while True:
+            answer = self.get(page_path(path, number))
+            total += answer.seconds
+            pages += 1
+            count = len(json.loads(answer.body)["data"])
+            items += count
+            if count < PER_PAGE:
+                return total, pages, items
+            number += 1
+
+    def check_pages_identical(self, path: str) -> int:
+        number = 1
+        while True:
+            real = self.get(page_path(path, number)).body
+            floor = self.get(page_path(floor_of(path), number)).body
+            if real != floor:
+                raise SystemExit(f"make bench: the floor of {path} page {number} differs from the endpoint")
+            if len(json.loads(real)["data"]) < PER_PAGE:
+                return number
+            number += 1
+
+    def measure_full_sync(self, key: str, path: str) -> None:
+        pages = self.check_pages_identical(path)
+        real_runs, floor_runs, items = [], [], 0
+        for run in range(self.runs):
+            order = [(path, real_runs), (floor_of(path), floor_runs)]
+            for target, into in order if run % 2 == 0 else reversed(order):
+                seconds, _, items = self.full_sync(target)
+                into.append(seconds)
+        self.results[key] = {"real": summary(real_runs), "floor": summary(floor_runs), "pages": pages, "items": items}
+
+    # 3: one page --------------------------------------------------------------------------------
+    def measure_page(self, key: str, path: str) -> None:
+        real_medians, floor_medians, real_worst, floor_worst = [], [], [], []
+        for _ in range(self.runs):
+            for target, medians, worst in [
+                (path, real_medians, real_worst),
+                (floor_of(path), floor_medians, floor_worst),
+            ]:
+                times = [self.get(page_path(target, 1)).seconds for _ in range(PAGE_REQUESTS)]
+                medians.append(statistics.median(times))
+                worst.append(max(times))
+        self.results[key] = {
+            "real": summary(real_medians),
+            "floor": summary(floor_medians),
+            "real_worst": max(real_worst),
+            "floor_worst": max(floor_worst),
+            "requests_per_run": PAGE_REQUESTS,
+        }
+
+    # 4: CSV -------------------------------------------------------------------------------------
+    def csv_download(self, path: str, token: str) -> tuple[float, int, int]:
+        """(seconds, bytes, peak RSS growth of the busiest worker in KiB) for one whole file, from
+        freshly started workers (a warm worker keeps the heap earlier requests grew)."""
+        self.server.fresh_workers()
+        workers = self.server.worker_pids()
+        baseline = {pid: rss_kib(pid) for pid in workers}
+        peak = dict(baseline)
+        done = threading.Event()
+
+        def sample():
+            while not done.is_set():
+                for pid in workers:
+                    peak[pid] = max(peak[pid], rss_kib(pid))
+                time.sleep(0.005)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            answer = self.get(path, token=token)
+        finally:
+            done.set()
+            sampler.join()
+        growth = max(peak[pid] - baseline[pid] for pid in workers)
+        return answer.seconds, len(answer.body), growth
+
+    def measure_csv(self, key: str, path: str) -> None:
+        if self.get(path).body != self.get(floor_of(path)).body:
+            raise SystemExit(f"make bench: the floor of {path} differs from the endpoint")
+        real, floor, real_rss, floor_rss, small_rss = [], [], [], [], []
+        size = small_size = 0
+        for _ in range(self.runs):
+            seconds, size, growth = self.csv_download(path, self.token)
+            real.append(seconds)
+            real_rss.append(growth)
+            seconds, _, growth = self.csv_download(floor_of(path), self.token)
+            floor.append(seconds)
+            floor_rss.append(growth)
+            _, small_size, growth = self.csv_download(path, self.small_token)
+            small_rss.append(growth)
+        self.results[key] = {
+            "real": summary(real),
+            "floor": summary(floor),
+            "bytes": size,
+            "rows": self.get(path).body.count(b"\n") - 1,
+            "real_rss_growth_kib": summary(real_rss),
+            "floor_rss_growth_kib": summary(floor_rss),
+            "small_bytes": small_size,
+            "small_rss_growth_kib": summary(small_rss),
+            "worker_rss_kib": max(rss_kib(pid) for pid in self.server.worker_pids()),
+        }
+
+    # 5: declaration submission ----------------------------------------------------------------
+    def post(self, path: str, attributes: dict) -> float:
+        body = json.dumps({"data": {"type": "participant-declaration", "attributes": attributes}}).encode()
+        answer = self.server.request("POST", path, token=self.token, body=body)
+        if answer.status != 200:
+            raise SystemExit(f"make bench: POST {path} answered {answer.status}: {answer.body[:500]!r}")
+        return answer.seconds
+
+    def measure_submission(self, key: str, candidates: list[dict]) -> None:
+        per_run = SEQUENTIAL_POSTS + CONCURRENT_POSTS
+        needed = 2 * per_run * self.runs
+        if len(candidates) < needed:
+            raise SystemExit(f"make bench: {len(candidates)} open declaration slots, {needed} needed")
+        real_path, floor_path = DECLARATIONS_V3, floor_of(DECLARATIONS_V3) + "/submit"
+        pool = iter(candidates)
+        latency = {"real": [], "floor": []}
+        throughput = {"real": [], "floor": []}
+        for _ in range(self.runs):
+            for name, path in (("real", real_path), ("floor", floor_path)):
+                times = [self.post(path, next(pool)) for _ in range(SEQUENTIAL_POSTS)]
+                latency[name].append(statistics.median(times))
+                batch = [next(pool) for _ in range(CONCURRENT_POSTS)]
+                started = time.perf_counter()
+                with ThreadPoolExecutor(CONCURRENT_CLIENTS) as clients:
+                    list(clients.map(lambda attributes, p=path: self.post(p, attributes), batch))
+                throughput[name].append(CONCURRENT_POSTS / (time.perf_counter() - started))
+        self.results[key] = {
+            "real": summary(latency["real"]),
+            "floor": summary(latency["floor"]),
+            "real_throughput": summary(throughput["real"]),
+            "floor_throughput": summary(throughput["floor"]),
+            "posts_per_run": SEQUENTIAL_POSTS,
+            "concurrent_posts_per_run": CONCURRENT_POSTS,
+        }
+
+    # 6: statement calculation -----------------------------------------------------------------
+    def measure_statement(self, key: str, statement_id: str, lines: int) -> None:
+        real_path = f"/_bench/statements/{statement_id}/calculation"
+        floor_path = f"{FLOOR}/statements/{statement_id}/aggregate"
+        floor_lines = json.loads(self.get(floor_path).body)["lines"]
+        real, floor = [], []
+        for _ in range(self.runs):
+            real.append(statistics.median(self.get(real_path).seconds for _ in range(STATEMENT_REQUESTS)))
+            floor.append(statistics.median(self.get(floor_path).seconds for _ in range(STATEMENT_REQUESTS)))
+        self.results[key] = {"real": summary(real), "floor": summary(floor), "lines": floor_lines, "cohort": lines}
+
+    # Query counts -----------------------------------------------------------------------------
+    def count_queries(self, label: str, method: str, path: str, body: bytes | None = None) -> None:
+        self.server.request(method, path, token=self.token, body=body, headers={QUERY_HEADER: label})
+
+
+# --- Data the measurements need -------------------------------------------------------------------
+
+CANDIDATES_SQL = """
+WITH provider AS (SELECT %(provider)s::uuid AS id),
+latest AS (
+    SELECT DISTINCT ON (tp.enrolment_id) tp.enrolment_id, tp.schedule_id, tp.training_status
+    FROM participants_trainingperiod tp JOIN participants_partnership p ON p.id = tp.partnership_id
+    WHERE p.lead_provider_id = (SELECT id FROM provider) AND p.challenge_reason IS NULL AND p.challenged_at IS NULL
+    ORDER BY tp.enrolment_id, (tp.end_date IS NULL) DESC, tp.start_date DESC, tp.created_at DESC, tp.id DESC
+),
+candidate AS (
+    SELECT e.participant_id, e.schedule_id, s.cohort_id, e.eligibility_status, c.detailed_evidence_types
+    FROM latest l JOIN participants_enrolment e ON e.id = l.enrolment_id
+    JOIN participants_schedule s ON s.id = e.schedule_id JOIN participants_cohort c ON c.start_year = s.cohort_id
+    WHERE e.kind = 'ect' AND e.is_active AND e.training_status = 'active' AND l.training_status = 'active'
+      AND l.schedule_id = e.schedule_id
+      AND NOT EXISTS (SELECT 1 FROM participants_trainingstatuschange x WHERE x.enrolment_id = e.id)
+      AND (SELECT count(*) FROM participants_enrolment e2
+           WHERE e2.participant_id = e.participant_id AND e2.kind = 'ect' AND e2.is_active) = 1
+)
+SELECT candidate.participant_id::text, m.declaration_type, m.milestone_date, candidate.detailed_evidence_types,
+       row_number() OVER (PARTITION BY candidate.participant_id ORDER BY m.start_date, m.declaration_type) AS nth
+FROM candidate JOIN participants_milestone m ON m.schedule_id = candidate.schedule_id
+WHERE m.start_date <= current_date
+  AND NOT EXISTS (SELECT 1 FROM declarations_declaration d WHERE d.participant_id = candidate.participant_id
+        AND d.course_identifier = 'ecf-induction' AND d.declaration_type = m.declaration_type
+        AND d.state IN ('submitted', 'eligible', 'payable', 'paid'))
+  AND (candidate.eligibility_status IS DISTINCT FROM 'eligible' OR EXISTS (
+        SELECT 1 FROM statements_statement st WHERE st.lead_provider_id = (SELECT id FROM provider)
+          AND st.cohort_id = candidate.cohort_id AND st.output_fee AND st.status = 'open'
+          AND st.deadline_date >= current_date))
+ORDER BY nth, candidate.participant_id, m.declaration_type
+"""
+
+
+def evidence_for(declaration_type: str, detailed: bool) -> str | None:
+    """Evidence the rules accept for an ECT (declarations.services, rules §4.3)."""
+    if declaration_type == "started":
+        return None
+    if detailed and declaration_type in ("retained-2", "completed"):
+        return "75-percent-engagement-met"
+    return "training-event-attended"
+
+
+def submission_candidates(connection, provider_id: str) -> list[dict]:
+    """Open declaration slots of the provider's ECTs that every validation accepts today, spread
+    so that consecutive ones are different people."""
+    today = date.today()
+    rows = connection.execute(CANDIDATES_SQL, {"provider": provider_id}).fetchall()
+    candidates = []
+    for participant_id, declaration_type, milestone_date, detailed, _ in rows:
+        if milestone_date is not None and milestone_date < today:
+            declared = datetime.combine(milestone_date, day_time(12), tzinfo=UTC)
+        else:
+            declared = datetime.combine(today, day_time(0, 0, 1), tzinfo=UTC)
+        attributes = {
+            "participant_id": participant_id,
+            "declaration_type": declaration_type,
+            "declaration_date": declared.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "course_identifier": "ecf-induction",
+        }
+        evidence = evidence_for(declaration_type, detailed)
+        if evidence:
+            attributes["evidence_held"] = evidence
+        candidates.append(attributes)
+    return candidates
+
+
+PROVIDERS_BY_SIZE_SQL = """
+SELECT lp.id::text, lp.name, count(DISTINCT e.participant_id) AS people
+FROM participants_leadprovider lp
+JOIN participants_partnership p ON p.lead_provider_id = lp.id
+JOIN participants_trainingperiod tp ON tp.partnership_id = p.id
+JOIN participants_enrolment e ON e.id = tp.enrolment_id
+GROUP BY lp.id, lp.name ORDER BY people DESC
+"""
+
+# The largest provider's statement with the most lines up to it: its cohort's latest output statement.
+STATEMENT_SQL = """
+SELECT s.id::text, s.cohort_id,
+       (SELECT count(*) FROM declarations_declaration d WHERE d.cohort_id = s.cohort_id) AS cohort_declarations
+FROM statements_statement s
+WHERE s.lead_provider_id = %(provider)s AND s.output_fee
+  AND s.cohort_id = (SELECT cohort_id FROM declarations_declaration WHERE lead_provider_id = %(provider)s
+                     GROUP BY cohort_id ORDER BY count(*) DESC LIMIT 1)
+ORDER BY s.payment_date DESC LIMIT 1
+"""
+
+
+# --- The machine ------------------------------------------------------------------------------------
+
+
+def machine(connection, workers: str) -> dict:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory_kib = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal:")
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gib": round(memory_kib / 1024 / 1024, 1),
+        "postgresql": connection.execute("SHOW server_version").fetchone()[0],
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "gunicorn_workers": workers,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--json", default=None, help="where to write the raw figures (default: ECF_BENCH_DIR)")
+    args = parser.parse_args()
+    if args.runs < 5:
+        print("make bench: fewer than 5 runs; the table will say so", file=sys.stderr)
+
+    bench_dir = Path(os.environ.get("ECF_BENCH_DIR", "/tmp/ecf-bench"))
+    cluster = Cluster(bench_dir)
+    query_log = bench_dir / "queries.jsonl"
+    workers = os.environ.get("WEB_CONCURRENCY", "4")
+    started = time.perf_counter()
+    print(f"make bench: cluster in {bench_dir}", flush=True)
+    cluster.start()
+    server = None
+    try:
+        template_env = environment(cluster.url(TEMPLATE_DB), query_log)
+        if cluster.seeded(PARTICIPANTS, SEED):
+            print("make bench: reusing the seeded template; applying any new migrations", flush=True)
+            manage(template_env, "migrate", "--no-input")
+        else:
+            print(f"make bench: seeding {PARTICIPANTS} participants (a few minutes, once)", flush=True)
+            cluster.fresh_template()
+            manage(template_env, "migrate", "--no-input")
+            manage(template_env, "seed_sandbox", "--participants", str(PARTICIPANTS), "--seed", str(SEED))
+            cluster.mark_seeded(PARTICIPANTS, SEED)
+        copy_seconds = cluster.fresh_run_database()
+        print(f"make bench: run database copied from the template in {copy_seconds:.1f}s", flush=True)
+
+        env = environment(cluster.url(RUN_DB), query_log, WEB_CONCURRENCY=workers)
+        with psycopg.connect(f"host={bench_dir} dbname={RUN_DB} user=postgres", autocommit=True) as connection:
+            providers = connection.execute(PROVIDERS_BY_SIZE_SQL).fetchall()
+            (largest_id, largest, largest_people), (_, smallest, smallest_people) = providers[0], providers[-1]
+            candidates = submission_candidates(connection, largest_id)
+            statement_id, statement_cohort, cohort_declarations = connection.execute(
+                STATEMENT_SQL, {"provider": largest_id}
+            ).fetchone()
+            description = machine(connection, workers)
+            totals = {
+                table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in ("participants_participant", "declarations_declaration")
+            }
+        token = manage(env, "create_api_token", largest).strip().splitlines()[-1]
+        small_token = manage(env, "create_api_token", smallest).strip().splitlines()[-1]
+
+        if query_log.exists():
+            query_log.unlink()
+        server = Server(env, bench_dir / "gunicorn.log")
+        server.start()
+        bench = Bench(server, token, small_token, args.runs)
+        print("make bench: warming up", flush=True)
+        bench.full_sync(PARTICIPANTS_V3)
+        bench.full_sync(floor_of(PARTICIPANTS_V3))
+        bench.full_sync(DECLARATIONS_V3)
+        bench.full_sync(floor_of(DECLARATIONS_V3))
+
+        steps = [
+            ("1", lambda: bench.measure_full_sync("1", PARTICIPANTS_V3)),
+            ("2", lambda: bench.measure_full_sync("2", DECLARATIONS_V3)),
+            ("3", lambda: bench.measure_page("3", PARTICIPANTS_V3)),
+            ("4", lambda: bench.measure_csv("4", PARTICIPANTS_V1_CSV)),
+            ("5", lambda: bench.measure_submission("5", candidates)),
+            ("6", lambda: bench.measure_statement("6", statement_id, cohort_declarations)),
+        ]
+        for key, step in steps:
+            step_started = time.perf_counter()
+            step()
+            print(f"make bench: {key} measured in {time.perf_counter() - step_started:.0f}s", flush=True)
+
+        print("make bench: counting queries", flush=True)
+        spare = candidates[-1]
+        for label, method, path, body in [
+            ("v3 participants, 1 row", "GET", page_path(PARTICIPANTS_V3, 1, 1), None),
+            ("v3 participants, 3000 rows", "GET", page_path(PARTICIPANTS_V3, 1), None),
+            ("v3 declarations, 1 row", "GET", page_path(DECLARATIONS_V3, 1, 1), None),
+            ("v3 declarations, 3000 rows", "GET", page_path(DECLARATIONS_V3, 1), None),
+            ("v1 participants CSV", "GET", PARTICIPANTS_V1_CSV, None),
+            (
+                "declaration POST",
+                "POST",
+                DECLARATIONS_V3,
+                json.dumps({"data": {"type": "participant-declaration", "attributes": spare}}).encode(),
+            ),
+            ("statement calculation", "GET", f"/_bench/statements/{statement_id}/calculation", None),
+            ("floor: v3 participants, 3000 rows", "GET", page_path(floor_of(PARTICIPANTS_V3), 1), None),
+            ("floor: v3 declarations, 3000 rows", "GET", page_path(floor_of(DECLARATIONS_V3), 1), None),
+            ("floor: v1 participants CSV", "GET", floor_of(PARTICIPANTS_V1_CSV), None),
+            ("floor: statement aggregate", "GET", f"{FLOOR}/statements/{statement_id}/aggregate", None),
+        ]:
+            bench.count_queries(label, method, path, body)
+        time.sleep(0.5)
+        queries = {}
+        for line in query_log.read_text().splitlines():
+            entry = json.loads(line)
+            queries[entry["label"]] = entry["queries"]
+    finally:
+        if server is not None:
+            server.stop()
+        cluster.stop()
+
+    context = {
+        "machine": description,
+        "runs": args.runs,
+        "largest": {"name": largest, "people": largest_people},
+        "smallest": {"name": smallest, "people": smallest_people},
+        "totals": totals,
+        "statement": {"id": statement_id, "cohort": statement_cohort},
+        "queries": queries,
+        "seconds": time.perf_counter() - started,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+    }
+    from report import render  # noqa: PLC0415  (beside this file)
+
+    Path(args.output).write_text(render(bench.results, context))
+    # The raw figures too, so the table can be re-rendered (scripts/bench/report.py) without a new run.
+    figures = Path(args.json) if args.json else bench_dir / "figures.json"
+    figures.write_text(json.dumps({"results": bench.results, "context": context}, indent=2, default=str))
+    print(f"make bench: wrote {args.output} in {context['seconds']:.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
