@@ -3,6 +3,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 PORT ?= 8000
+# Two cores here: the suite runs on both (each worker has its own test database).
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-suite lint fmt venv schema
 
@@ -40,7 +42,7 @@ test-suite:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## Bad input, at length: tests/test_fuzz.py with the coverage phase, FUZZ_EXAMPLES (default 200)
 ## generated cases per operation and a new seed; prints operations, requests sent and failures.
