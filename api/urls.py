@@ -1,8 +1,9 @@
 """The whole API surface at a glance. Routes exist only where the contract has them."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from api.docs import swagger_urls
+from api.errors import not_found
 from api.release_notes import release_notes_json, release_notes_page
 
 urlpatterns = [
@@ -12,4 +13,6 @@ urlpatterns = [
     *swagger_urls(),
     path("release-notes", release_notes_json, name="release-notes"),
     path("docs/release-notes/", release_notes_page, name="release-notes-page"),
+    # Anything else under /api/ is the contract's JSON 404, even where DEBUG would show Django's page.
+    re_path(r"^.*$", not_found),
 ]

@@ -159,3 +159,14 @@ def test_query_count_of_every_list_is_the_same_for_one_world_and_for_three(
 
     assert three_worlds[0] == one_world[0]
     assert three_worlds[1] > one_world[1]
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_unknown_api_paths_answer_json_404_whatever_debug_says(provider_client, settings, debug):
+    settings.DEBUG = debug
+
+    response = provider_client.put("/api/v2/participants/6f1c2a3e-0000-4000-8000-000000000000/withdraw")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/vnd.api+json"
+    assert response.json() == {"error": "Resource not Found"}
