@@ -4,26 +4,10 @@ Each takes a row of `participants.selectors.enrolment_views` (plain dicts), so a
 computed in memory after a constant number of queries.
 """
 
-from datetime import datetime
-
 from participants.models import EligibilityReason, EligibilityStatus, EnrolmentKind, InductionStatus
 
 # Stored before the 2025 rename; always shown under its new name (api.md §8).
 LEGACY_WITHDRAWAL_REASONS = {"school-left-fip": "switched-to-school-led"}
-
-
-def participant_status(row: dict, now: datetime) -> str | None:
-    """School-reported status of the latest period, evaluated now (rules §2.3)."""
-    if row["end_date"] is not None:
-        return "leaving" if row["end_date"] > now else "left"
-    if row["start_date"] > now:
-        return "joining"
-    status = row["induction_status"]
-    if status in (InductionStatus.ACTIVE, InductionStatus.COMPLETED):
-        return "active"
-    if status in (InductionStatus.WITHDRAWN, InductionStatus.CHANGED):
-        return "withdrawn"
-    return None
 
 
 def v1_status(row: dict) -> str:
@@ -71,4 +55,5 @@ def status_object(row: dict, changes_by_status: dict, training_status: str) -> d
     change = changes_by_status.get(training_status)
     if change is None:
         return None
-    return {"reason": LEGACY_WITHDRAWAL_REASONS.get(change["reason"], change["reason"]), "date": change["created_at"]}
+    reason = change["reason"]
+    return {"reason": LEGACY_WITHDRAWAL_REASONS.get(reason, reason), "date": change["created_at_text"]}

@@ -119,6 +119,11 @@ class Submission:
     participant: Participant | None = None
     enrolment: Enrolment | None = None
     declared_at: datetime | None = None  # the parsed declaration_date
+    # Read once under the enrolment lock, then reused: nothing this request writes changes them
+    # before they are used (each saved a query of a POST, docs/benchmarks.md).
+    identical_states: frozenset | None = None  # states of the identical declarations (any provider)
+    output_statement: Statement | None = None
+    output_statement_read: bool = False
 
     @property
     def cohort_id(self) -> int:
@@ -306,17 +311,32 @@ def _identical(submission: Submission):
     )
 
 
+def _identical_states(submission: Submission) -> frozenset:
+    """The states of the identical declarations, one query for V8 and V10."""
+    if submission.identical_states is None:
+        submission.identical_states = frozenset(_identical(submission).values_list("state", flat=True).distinct())
+    return submission.identical_states
+
+
 def _needs_output_statement(submission: Submission) -> bool:
     """V8 runs for fundable participants, or when an identical declaration is already billable,
     and not when an identical one is only submitted (api.md §11.1 row 9)."""
-    identical = _identical(submission)
-    if identical.filter(state=DeclarationState.SUBMITTED).exists():
+    states = _identical_states(submission)
+    if DeclarationState.SUBMITTED in states:
         return False
-    return submission.enrolment.is_fundable or identical.filter(state__in=BILLABLE_STATES).exists()
+    return submission.enrolment.is_fundable or not states.isdisjoint(BILLABLE_STATES)
+
+
+def _output_statement(submission: Submission) -> Statement | None:
+    """The statement V8 checks for is the one the declaration goes on (one query for both)."""
+    if not submission.output_statement_read:
+        submission.output_statement = _next_output_statement(submission.lead_provider.pk, submission.cohort_id)
+        submission.output_statement_read = True
+    return submission.output_statement
 
 
 def _output_statement_available(submission: Submission) -> bool:
-    return _next_output_statement(submission.lead_provider.pk, submission.cohort_id) is not None
+    return _output_statement(submission) is not None
 
 
 def _next_output_statement(lead_provider_id, cohort_id: int) -> Statement | None:
@@ -327,7 +347,7 @@ def _next_output_statement(lead_provider_id, cohort_id: int) -> Statement | None
 
 def _slot_taken(submission: Submission) -> bool:
     """Any provider's submitted or billable declaration of the same type and course (rules §4.6)."""
-    return _identical(submission).filter(state__in=SLOT_HOLDING_STATES).exists()
+    return not _identical_states(submission).isdisjoint(SLOT_HOLDING_STATES)
 
 
 def _provider_trains_on_current_schedule(submission: Submission) -> bool:
@@ -373,7 +393,7 @@ def _create(submission: Submission) -> Declaration:
         state = DeclarationState.SUBMITTED
     statement = None
     if state != DeclarationState.SUBMITTED:
-        statement = _next_output_statement(submission.lead_provider.pk, submission.cohort_id)
+        statement = _output_statement(submission)
     declaration = Declaration.objects.create(
         enrolment=enrolment,
         participant=submission.participant,

@@ -21,3 +21,36 @@ class Rfc3339(Func):
         # Stored as UTC text; `%%%%` survives both the template and the backend's own `%` handling.
         template = "strftime('%%%%Y-%%%%m-%%%%dT%%%%H:%%%%M:%%%%SZ', %(expressions)s)"
         return self.as_sql(compiler, connection, template=template, **extra)
+
+
+class IsoDate(Func):
+    """ecf.rfc3339.format_date in SQL: `2024-09-01`, NULL stays NULL (same reason as Rfc3339)."""
+
+    output_field = CharField()
+    arity = 1
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="to_char(%(expressions)s, 'YYYY-MM-DD')", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Dates are stored as ISO text already.
+        return self.as_sql(compiler, connection, template="date(%(expressions)s)", **extra)
+
+
+class SortableTimestamp(Func):
+    """A timestamp as text that sorts as the timestamp does (UTC, microseconds, fixed width).
+
+    For rows that are ordered in Python but never shown: text loads far faster than an aware
+    datetime, and a 3000-row page loads thousands of them.
+    """
+
+    output_field = CharField()
+    arity = 1
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = """to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"""
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Stored as UTC text already; a missing fraction sorts first, as .000000 would.
+        return self.as_sql(compiler, connection, template="%(expressions)s", **extra)

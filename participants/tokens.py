@@ -15,6 +15,7 @@ from participants.models import ApiToken, LeadProvider
 # Only write last_used_at when it is this stale, so a busy integration does not turn every
 # read into a write.
 LAST_USED_RESOLUTION_SECONDS = 60
+TOKEN_PREFIX = "ecf_"
 
 
 def token_digest(raw_token: str) -> str:
@@ -25,7 +26,9 @@ def token_digest(raw_token: str) -> str:
 @transaction.atomic
 def api_token_create(*, lead_provider: LeadProvider, raw_token: str | None = None, label: str = "") -> str:
     """Issue a token and return it; only its digest is kept. `raw_token` fixes it (sandbox, scenarios)."""
-    raw = raw_token or secrets.token_urlsafe(32)
+    # A recognisable prefix tells a leaked secret apart at a glance, and keeps the token from ever
+    # starting with "-", which a command line (revoke_api_token --token …) would read as an option.
+    raw = raw_token or TOKEN_PREFIX + secrets.token_urlsafe(32)
     ApiToken.objects.update_or_create(
         digest=token_digest(raw), defaults={"lead_provider": lead_provider, "label": label, "revoked_at": None}
     )

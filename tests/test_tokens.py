@@ -73,3 +73,10 @@ def test_unknown_api_path_is_a_contract_404(provider_client):
 
     assert response.status_code == 404
     assert response.json() == {"error": "Resource not Found"}
+
+
+def test_issued_tokens_are_recognisable_and_never_look_like_a_command_line_option(lead_provider):
+    tokens = [api_token_create(lead_provider=lead_provider) for _ in range(200)]
+
+    assert all(token.startswith("ecf_") for token in tokens)
+    assert len(set(tokens)) == 200

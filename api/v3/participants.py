@@ -19,8 +19,6 @@ from api.schema import (
 )
 from api.views import ProviderViewSet, attributes_of
 from ecf import clock
-from ecf.db_functions import Rfc3339
-from ecf.rfc3339 import format_date, format_timestamp
 from participants import selectors, services
 from participants.models import (
     CourseIdentifier,
@@ -162,42 +160,51 @@ ACTION_RESPONSES = {
 
 # --- Rendering -----------------------------------------------------------------------------
 
-PARTICIPANT_COLUMNS = ("id", "full_name", "trn")
-PARTICIPANT_EXPRESSIONS = {"updated_at_text": Rfc3339("updated_at")}  # the text shown (ecf.db_functions)
+# Only these statuses show a withdrawal or deferral object, so only their enrolments need the changes.
+STATUSES_WITH_OBJECTS = frozenset({TrainingStatus.WITHDRAWN, TrainingStatus.DEFERRED})
 
 
-def render_participants(lead_provider_id, people: list[dict]) -> list[dict]:
-    """The v3 representation of these people as seen by the provider, in the given order.
+def render_participants(lead_provider_id, participant_ids, order: list[str]) -> list[dict]:
+    """The v3 representation of these people as seen by the provider, in `order` (ORM terms on
+    the person, e.g. `["-updated_at", "id"]`); people the provider cannot see are left out.
 
-    Three queries whatever the number of people: their enrolments' latest periods, this
-    provider's status changes for those enrolments, and their id changes.
+    `participant_ids` is a list or a queryset of ids (a page: it becomes a subquery). One query
+    for the people and their enrolments' latest periods; then, only when some row needs them, one
+    for this provider's status changes of the withdrawn or deferred enrolments and one for the id
+    changes of the people that have some.
     """
-    ids = [person["id"] for person in people]
-    views = selectors.enrolment_views(lead_provider_id, participant_ids=ids)
-    changes = selectors.provider_status_changes(lead_provider_id, enrolment_ids=[row["enrolment_id"] for row in views])
-    id_changes = selectors.id_changes(participant_ids=ids)
-    now = clock.now()
+    views = selectors.enrolment_views(lead_provider_id, participant_ids=participant_ids, now=clock.now())
+    paused = [row["enrolment_id"] for row in views if row["training_status"] in STATUSES_WITH_OBJECTS]
+    changes = selectors.provider_status_changes(lead_provider_id, enrolment_ids=paused) if paused else {}
+    people: list[dict] = []  # each person's first row stands for the person
     enrolments_by_person: dict = {}
+    no_changes: dict = {}
     for row in views:
-        enrolments_by_person.setdefault(row["enrolment__participant_id"], []).append(
-            _enrolment(row, changes.get(row["enrolment_id"], {}), now)
-        )
+        person_id = row["enrolment__participant_id"]
+        enrolments = enrolments_by_person.get(person_id)
+        if enrolments is None:
+            enrolments = enrolments_by_person[person_id] = []
+            people.append(row)
+        enrolments.append(_enrolment(row, changes.get(row["enrolment_id"], no_changes)))
+    merged = [row["enrolment__participant_id"] for row in people if row["has_id_changes"]]
+    id_changes = selectors.id_changes(participant_ids=merged) if merged else {}
+    _sort_people(people, order)
     return [
         {
-            "id": str(person["id"]),
+            "id": str(person["enrolment__participant_id"]),
             "type": "participant",
             "attributes": {
-                "full_name": person["full_name"],
-                "teacher_reference_number": person["trn"],
-                "updated_at": person["updated_at_text"],
-                "ecf_enrolments": enrolments_by_person.get(person["id"], []),
+                "full_name": person["enrolment__participant__full_name"],
+                "teacher_reference_number": person["enrolment__participant__trn"],
+                "updated_at": person["person_updated_at_text"],
+                "ecf_enrolments": enrolments_by_person[person["enrolment__participant_id"]],
                 "participant_id_changes": [
                     {
                         "from_participant_id": str(change["from_participant_id"]),
                         "to_participant_id": str(change["to_participant_id"]),
-                        "changed_at": format_timestamp(change["created_at"]),
+                        "changed_at": change["created_at_text"],
                     }
-                    for change in id_changes.get(person["id"], [])
+                    for change in id_changes.get(person["enrolment__participant_id"], ())
                 ],
             },
         }
@@ -205,50 +212,58 @@ def render_participants(lead_provider_id, people: list[dict]) -> list[dict]:
     ]
 
 
-def _enrolment(row: dict, changes_by_status: dict, now) -> dict:
-    is_mentor = row["enrolment__kind"] == EnrolmentKind.MENTOR
-    withdrawal = rep.status_object(row, changes_by_status, TrainingStatus.WITHDRAWN)
-    deferral = rep.status_object(row, changes_by_status, TrainingStatus.DEFERRED)
+PERSON_SORT_KEYS = {
+    "id": "enrolment__participant_id",
+    "created_at": "person_created_key",
+    "updated_at": "person_updated_key",
+}
+
+
+def _sort_people(people: list[dict], order: list[str]) -> None:
+    """Sort in place as PostgreSQL's ORDER BY on the person would (stable sorts, last term first;
+    Python compares UUIDs as PostgreSQL does, byte by byte)."""
+    for term in reversed(order):
+        field = term.removeprefix("-")
+        key = PERSON_SORT_KEYS[field]
+        people.sort(key=lambda row: row[key], reverse=term.startswith("-"))
+
+
+def _enrolment(row: dict, changes_by_status: dict) -> dict:
+    kind = row["enrolment__kind"]
+    is_mentor = kind == EnrolmentKind.MENTOR
+    training_status = row["training_status"]
+    paused = training_status in STATUSES_WITH_OBJECTS
+    mentor_id = row["mentor__participant_id"] if kind == EnrolmentKind.ECT else None
+    delivery_partner_id = row["partnership__delivery_partner_id"]
     return {
         "training_record_id": str(row["enrolment_id"]),
-        "email": rep.email(row),
-        "mentor_id": _str_or_none(rep.mentor_id(row)),
+        "email": row["email"] or row["enrolment__participant__email"],  # rep.email
+        "mentor_id": None if mentor_id is None else str(mentor_id),  # rep.mentor_id
         "school_urn": row["school__urn"],
-        "participant_type": row["enrolment__kind"],
+        "participant_type": kind,
         "cohort": str(row["cohort_id"]),
-        "training_status": row["training_status"],
-        "participant_status": rep.participant_status(row, now),
+        "training_status": training_status,
+        "participant_status": row["participant_status"],
         "teacher_reference_number_validated": rep.teacher_reference_number_validated(row),
         "eligible_for_funding": rep.eligible_for_funding(row),
         "pupil_premium_uplift": row["enrolment__pupil_premium_uplift"],
         "sparsity_uplift": row["enrolment__sparsity_uplift"],
         "schedule_identifier": row["schedule__identifier"],
-        "delivery_partner_id": _str_or_none(row["partnership__delivery_partner_id"]),
-        "withdrawal": withdrawal and {**withdrawal, "date": format_timestamp(withdrawal["date"])},
-        "deferral": deferral and {**deferral, "date": format_timestamp(deferral["date"])},
-        "created_at": format_timestamp(row["enrolment__created_at"]),
-        "induction_end_date": format_date(row["enrolment__induction_completion_date"]),
-        "mentor_funding_end_date": format_date(row["enrolment__mentor_completion_date"]) if is_mentor else None,
+        "delivery_partner_id": None if delivery_partner_id is None else str(delivery_partner_id),
+        "withdrawal": rep.status_object(row, changes_by_status, TrainingStatus.WITHDRAWN) if paused else None,
+        "deferral": rep.status_object(row, changes_by_status, TrainingStatus.DEFERRED) if paused else None,
+        "created_at": row["created_at_text"],
+        "induction_end_date": row["induction_completion_date_text"],
+        "mentor_funding_end_date": row["mentor_completion_date_text"] if is_mentor else None,
         "cohort_changed_after_payments_frozen": row["enrolment__cohort_changed_after_payments_frozen"],
         "mentor_ineligible_for_funding_reason": row["enrolment__mentor_completion_reason"] if is_mentor else None,
     }
 
 
-def _str_or_none(value) -> str | None:
-    return None if value is None else str(value)
-
-
 def render_participant(lead_provider_id, participant_id) -> dict | None:
     """One person as the provider sees them, or None when the provider cannot see them."""
-    person = (
-        selectors.visible_participants(lead_provider_id)
-        .filter(id=participant_id)
-        .values(*PARTICIPANT_COLUMNS, **PARTICIPANT_EXPRESSIONS)
-        .first()
-    )
-    if person is None:
-        return None
-    return render_participants(lead_provider_id, [person])[0]
+    people = render_participants(lead_provider_id, [participant_id], ["id"])
+    return people[0] if people else None
 
 
 # --- Endpoints -------------------------------------------------------------------------------
@@ -278,8 +293,8 @@ class ParticipantViewSet(ProviderViewSet):
         if from_ids is not None:
             people = people.filter(id_changes__from_participant_id__in=from_ids)
         order = parse_sort(request.query_params.get("sort"), SORT_KEYS) or ["created_at"]
-        rows = list(page.slice(people.order_by(*order, "id").values(*PARTICIPANT_COLUMNS, **PARTICIPANT_EXPRESSIONS)))
-        return self.respond(render_participants(lead_provider.id, rows))
+        page_ids = page.slice(people.order_by(*order, "id").values("id"))
+        return self.respond(render_participants(lead_provider.id, page_ids, [*order, "id"]))
 
     @extend_schema(
         summary="Retrieve a single participant",
