@@ -26,10 +26,13 @@ class Filters:
         self._params = query_params
 
     def raw(self, name: str) -> str | None:
-        return self._params.get(f"filter[{name}]")
+        # `filter[cohort][cohort]` is the literal reading of the published schools parameters
+        # (each a deepObject of the whole filter object); it means the same as `filter[cohort]`.
+        value = self._params.get(f"filter[{name}]")
+        return value if value is not None else self._params.get(f"filter[{name}][{name}]")
 
     def has(self, name: str) -> bool:
-        return f"filter[{name}]" in self._params
+        return self.raw(name) is not None
 
     def updated_since(self) -> datetime | None:
         raw = self.raw("updated_since")

@@ -48,9 +48,7 @@ class Document:
             if parameter.get("in") != "query":
                 continue
             schema = self.resolve(parameter.get("schema", {}))
-            # A name that already carries its key (the published schools filters: `filter[cohort]`,
-            # with the whole filter object as its schema) names that one key, as its example shows.
-            if parameter.get("style") == "deepObject" and schema.get("properties") and "[" not in parameter["name"]:
+            if parameter.get("style") == "deepObject" and schema.get("properties"):
                 names |= {f"{parameter['name']}[{name}]" for name in schema["properties"]}
             else:
                 names.add(parameter["name"])

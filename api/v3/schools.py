@@ -4,7 +4,6 @@ Not scoped to the provider: every provider sees the same schools. `filter[cohort
 on list and show alike.
 """
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
@@ -57,23 +56,27 @@ class MultipleECFSchoolsResponseSerializer(serializers.Serializer):
     data = ECFSchoolSerializer(many=True)
 
 
-SCHOOL_FILTERS = {
-    "cohort": "One start year, e.g. `2024`. Required.",
-    "urn": "A school's URN (exact match).",
-    "updated_since": "RFC 3339 date-time; the school or its school cohort updated at or after.",
-}
+class ECFSchoolsFilterSerializer(serializers.Serializer):
+    cohort = serializers.CharField(required=False, help_text="One start year, e.g. `2024`. Required.")
+    urn = serializers.CharField(required=False, help_text="A school's URN (exact match).")
+    updated_since = serializers.CharField(
+        required=False, help_text="RFC 3339 date-time; the school or its school cohort updated at or after."
+    )
 
 
 def _school_filter(name: str, *, required: bool = False) -> OpenApiParameter:
-    """Each school filter is its own parameter, as in the published contract. The contract gives
-    each the whole filter object as a deepObject schema, which describes `filter[cohort][cohort]=…`;
-    what is sent (and what its examples show) is `filter[cohort]=2021`, so each is a plain string."""
+    """Each school filter is its own deepObject parameter whose schema is the whole filter object,
+    exactly as the published contract documents it. Read literally that describes
+    `filter[cohort][cohort]=2024`; api.filters.Filters accepts that form as well as the usual
+    `filter[cohort]=2024`, so a client following either the document or its examples is served."""
     return OpenApiParameter(
         f"filter[{name}]",
-        OpenApiTypes.STR,
+        ECFSchoolsFilterSerializer,
         OpenApiParameter.QUERY,
         required=required,
-        description=f"Refine schools to return. {SCHOOL_FILTERS[name]}",
+        style="deepObject",
+        explode=True,
+        description="Refine schools to return: `filter[cohort]=2024` (also accepted: `filter[cohort][cohort]=2024`).",
     )
 
 

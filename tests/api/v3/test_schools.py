@@ -293,3 +293,14 @@ def test_query_count_does_not_grow_with_the_page(provider_client, django_assert_
         SchoolCohortFactory(school=school, cohort=2024)
         PartnershipFactory(school=school, cohort=2024)
     assert count_queries() == 25
+
+
+def test_the_contracts_literal_deep_object_form_of_the_cohort_filter_is_accepted(provider_client):
+    """The published document gives `filter[cohort]` the whole filter object as a deepObject schema,
+    i.e. `filter[cohort][cohort]=2024`: a client following it literally gets the same schools."""
+    SchoolFactory()
+    usual = provider_client.get(URL, {"filter[cohort]": "2024"})
+    literal = provider_client.get(URL, {"filter[cohort][cohort]": "2024"})
+
+    assert literal.status_code == 200
+    assert literal.json() == usual.json() != {"data": []}
