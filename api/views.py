@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from api.errors import BAD_JSON_DETAIL, BadRequest
 from api.filters import parse_uuid
 from api.schema import UNAUTHORISED, EnvelopeAutoSchema
+from participants import services as participant_services
 
 
 class PingView(APIView):
@@ -77,3 +78,26 @@ def attributes_of(request) -> dict:
         raise BadRequest(BAD_JSON_DETAIL)
     attributes = data.get("attributes")
     return attributes if isinstance(attributes, dict) else {}
+
+
+# The four participant actions (rules §3, api.md §11.2): the service each calls and the body
+# attributes it reads. Every version runs them through `participant_action`; only the answer's
+# shape differs per version.
+PARTICIPANT_ACTIONS = {
+    "withdraw": (participant_services.participant_withdraw, ("course_identifier", "reason")),
+    "defer": (participant_services.participant_defer, ("course_identifier", "reason")),
+    "resume": (participant_services.participant_resume, ("course_identifier",)),
+    "change-schedule": (
+        participant_services.participant_change_schedule,
+        ("course_identifier", "schedule_identifier", "cohort"),
+    ),
+}
+
+
+def participant_action(request, participant_id, action: str):
+    """Run one participant action for the calling provider; returns the enrolment acted on."""
+    service, names = PARTICIPANT_ACTIONS[action]
+    attributes = attributes_of(request)
+    return service(
+        lead_provider=request.user, participant_id=participant_id, **{name: attributes.get(name) for name in names}
+    )

@@ -34,9 +34,9 @@ from api.v3.participants import (
     SCHEDULE_IDENTIFIERS,
     WITHDRAW_REQUEST,
 )
-from api.views import ProviderViewSet, attributes_of
+from api.views import ProviderViewSet, participant_action
 from ecf.db_functions import Rfc3339
-from participants import selectors, services
+from participants import selectors
 from participants.models import EnrolmentKind, TrainingStatus
 
 # Exactly what a flat item shows, under the keys of the v3 enrolment view (ENROLMENT_VIEW_COLUMNS)
@@ -205,46 +205,9 @@ def acted_on_training_record(view, lead_provider, enrolment):
     return view.respond(render_training_record(row))
 
 
-def withdraw_action(view, request, pk):
-    attributes = attributes_of(request)
-    enrolment = services.participant_withdraw(
-        lead_provider=request.user,
-        participant_id=pk,
-        course_identifier=attributes.get("course_identifier"),
-        reason=attributes.get("reason"),
-    )
-    return acted_on_training_record(view, request.user, enrolment)
-
-
-def defer_action(view, request, pk):
-    attributes = attributes_of(request)
-    enrolment = services.participant_defer(
-        lead_provider=request.user,
-        participant_id=pk,
-        course_identifier=attributes.get("course_identifier"),
-        reason=attributes.get("reason"),
-    )
-    return acted_on_training_record(view, request.user, enrolment)
-
-
-def resume_action(view, request, pk):
-    attributes = attributes_of(request)
-    enrolment = services.participant_resume(
-        lead_provider=request.user, participant_id=pk, course_identifier=attributes.get("course_identifier")
-    )
-    return acted_on_training_record(view, request.user, enrolment)
-
-
-def change_schedule_action(view, request, pk):
-    attributes = attributes_of(request)
-    enrolment = services.participant_change_schedule(
-        lead_provider=request.user,
-        participant_id=pk,
-        course_identifier=attributes.get("course_identifier"),
-        schedule_identifier=attributes.get("schedule_identifier"),
-        cohort=attributes.get("cohort"),
-    )
-    return acted_on_training_record(view, request.user, enrolment)
+def action_response(view, request, pk, action: str):
+    """An action through the shared service call, answered with the acted-on training record."""
+    return acted_on_training_record(view, request.user, participant_action(request, pk, action))
 
 
 # --- Endpoints -------------------------------------------------------------------------------
@@ -315,22 +278,22 @@ class ParticipantViewSet(ProviderViewSet):
     @extend_schema(**_action_schema(WITHDRAW_SUMMARY, "participant_withdraw", WITHDRAW_REQUEST))
     @action(detail=True, methods=["put"], url_path="withdraw")
     def withdraw(self, request, pk=None):
-        return withdraw_action(self, request, pk)
+        return action_response(self, request, pk, "withdraw")
 
     @extend_schema(**_action_schema(DEFER_SUMMARY, "participant_defer", DEFER_REQUEST))
     @action(detail=True, methods=["put"], url_path="defer")
     def defer(self, request, pk=None):
-        return defer_action(self, request, pk)
+        return action_response(self, request, pk, "defer")
 
     @extend_schema(**_action_schema(RESUME_SUMMARY, "participant_resume", RESUME_REQUEST))
     @action(detail=True, methods=["put"], url_path="resume")
     def resume(self, request, pk=None):
-        return resume_action(self, request, pk)
+        return action_response(self, request, pk, "resume")
 
     @extend_schema(**_action_schema(CHANGE_SCHEDULE_SUMMARY, "participant_change_schedule", CHANGE_SCHEDULE_REQUEST))
     @action(detail=True, methods=["put"], url_path="change-schedule")
     def change_schedule(self, request, pk=None):
-        return change_schedule_action(self, request, pk)
+        return action_response(self, request, pk, "change-schedule")
 
 
 # `participants` and `participants.csv`: the old name of the list (v1 and v2), routed by the
@@ -350,21 +313,21 @@ class LegacyParticipantActionViewSet(ProviderViewSet):
     @extend_schema(**_action_schema(WITHDRAW_SUMMARY, "legacy_participant_withdraw", WITHDRAW_REQUEST))
     @action(detail=True, methods=["put"], url_path="withdraw")
     def withdraw(self, request, pk=None):
-        return withdraw_action(self, request, pk)
+        return action_response(self, request, pk, "withdraw")
 
     @extend_schema(**_action_schema(DEFER_SUMMARY, "legacy_participant_defer", DEFER_REQUEST))
     @action(detail=True, methods=["put"], url_path="defer")
     def defer(self, request, pk=None):
-        return defer_action(self, request, pk)
+        return action_response(self, request, pk, "defer")
 
     @extend_schema(**_action_schema(RESUME_SUMMARY, "legacy_participant_resume", RESUME_REQUEST))
     @action(detail=True, methods=["put"], url_path="resume")
     def resume(self, request, pk=None):
-        return resume_action(self, request, pk)
+        return action_response(self, request, pk, "resume")
 
     @extend_schema(
         **_action_schema(CHANGE_SCHEDULE_SUMMARY, "legacy_participant_change_schedule", CHANGE_SCHEDULE_REQUEST)
     )
     @action(detail=True, methods=["put"], url_path="change-schedule")
     def change_schedule(self, request, pk=None):
-        return change_schedule_action(self, request, pk)
+        return action_response(self, request, pk, "change-schedule")

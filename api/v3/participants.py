@@ -17,9 +17,9 @@ from api.schema import (
     filter_parameter,
     sort_parameter,
 )
-from api.views import ProviderViewSet, attributes_of
+from api.views import ProviderViewSet, participant_action
 from ecf import clock
-from participants import selectors, services
+from participants import selectors
 from participants.models import (
     CourseIdentifier,
     DeferralReason,
@@ -322,14 +322,7 @@ class ParticipantViewSet(ProviderViewSet):
     )
     @action(detail=True, methods=["put"], url_path="withdraw")
     def withdraw(self, request, pk=None):
-        attributes = attributes_of(request)
-        enrolment = services.participant_withdraw(
-            lead_provider=request.user,
-            participant_id=pk,
-            course_identifier=attributes.get("course_identifier"),
-            reason=attributes.get("reason"),
-        )
-        return self._respond_with_participant(request.user, enrolment)
+        return self._respond_with_participant(request.user, participant_action(request, pk, "withdraw"))
 
     @extend_schema(
         summary="Notify that a participant is taking a break from their course",
@@ -341,14 +334,7 @@ class ParticipantViewSet(ProviderViewSet):
     )
     @action(detail=True, methods=["put"], url_path="defer")
     def defer(self, request, pk=None):
-        attributes = attributes_of(request)
-        enrolment = services.participant_defer(
-            lead_provider=request.user,
-            participant_id=pk,
-            course_identifier=attributes.get("course_identifier"),
-            reason=attributes.get("reason"),
-        )
-        return self._respond_with_participant(request.user, enrolment)
+        return self._respond_with_participant(request.user, participant_action(request, pk, "defer"))
 
     @extend_schema(
         summary="Notify that a participant is resuming their course",
@@ -360,13 +346,7 @@ class ParticipantViewSet(ProviderViewSet):
     )
     @action(detail=True, methods=["put"], url_path="resume")
     def resume(self, request, pk=None):
-        attributes = attributes_of(request)
-        enrolment = services.participant_resume(
-            lead_provider=request.user,
-            participant_id=pk,
-            course_identifier=attributes.get("course_identifier"),
-        )
-        return self._respond_with_participant(request.user, enrolment)
+        return self._respond_with_participant(request.user, participant_action(request, pk, "resume"))
 
     @extend_schema(
         summary="Notify that a participant is changing training schedule",
@@ -378,14 +358,7 @@ class ParticipantViewSet(ProviderViewSet):
     )
     @action(detail=True, methods=["put"], url_path="change-schedule")
     def change_schedule(self, request, pk=None):
-        attributes = attributes_of(request)
-        enrolment = services.participant_change_schedule(
-            lead_provider=request.user,
-            participant_id=pk,
-            course_identifier=attributes.get("course_identifier"),
-            schedule_identifier=attributes.get("schedule_identifier"),
-            cohort=attributes.get("cohort"),
-        )
+        enrolment = participant_action(request, pk, "change-schedule")
         return self._respond_with_participant(request.user, enrolment)
 
     def _respond_with_participant(self, lead_provider, enrolment):
