@@ -48,16 +48,34 @@ from statements.permissions import is_finance_user
 from statements.statement_page import page_context
 
 # ---------------------------------------------------------------------------------------
+# Money is written by the finance group only (issue 12.6)
+
+
+class FinanceWritesOnlyMixin:
+    """Adding, changing or deleting a money record needs the finance group (or a superuser) on top
+    of the model permission: a permission given to a support user in passing never moves money."""
+
+    def has_add_permission(self, request, *args, **kwargs):
+        return is_finance_user(request.user) and super().has_add_permission(request, *args, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        return is_finance_user(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_finance_user(request.user) and super().has_delete_permission(request, obj)
+
+
+# ---------------------------------------------------------------------------------------
 # Contracts
 
 
-class ContractBandInline(admin.TabularInline):
+class ContractBandInline(FinanceWritesOnlyMixin, admin.TabularInline):
     model = ContractBand
     extra = 0
 
 
 @admin.register(EctContract)
-class EctContractAdmin(admin.ModelAdmin):
+class EctContractAdmin(FinanceWritesOnlyMixin, admin.ModelAdmin):
     list_display = (
         "lead_provider",
         "cohort",
@@ -76,7 +94,7 @@ class EctContractAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContractBand)
-class ContractBandAdmin(admin.ModelAdmin):
+class ContractBandAdmin(FinanceWritesOnlyMixin, admin.ModelAdmin):
     list_display = (
         "contract",
         "min",
@@ -97,7 +115,7 @@ class ContractBandAdmin(admin.ModelAdmin):
 
 
 @admin.register(MentorContract)
-class MentorContractAdmin(admin.ModelAdmin):
+class MentorContractAdmin(FinanceWritesOnlyMixin, admin.ModelAdmin):
     list_display = ("lead_provider", "cohort", "version", "recruitment_target", "payment_per_participant")
     list_filter = ("lead_provider", "cohort")
     list_select_related = ("lead_provider", "cohort")
@@ -178,7 +196,7 @@ def adjustment_save(*, statement: Statement, adjustment: Adjustment) -> Adjustme
     )
 
 
-class AdjustmentInline(admin.TabularInline):
+class AdjustmentInline(FinanceWritesOnlyMixin, admin.TabularInline):
     """Editable only while the statement takes adjustments (obj is the statement)."""
 
     model = Adjustment
@@ -564,7 +582,7 @@ class StatementPageViews:
 
 
 @admin.register(Statement)
-class StatementAdmin(StatementPageViews, UuidSearchMixin, admin.ModelAdmin):
+class StatementAdmin(FinanceWritesOnlyMixin, StatementPageViews, UuidSearchMixin, admin.ModelAdmin):
     list_display = (
         "lead_provider",
         "cohort",
@@ -660,7 +678,7 @@ class AdjustmentForm(ServiceCheckedAdjustmentForm):
 
 
 @admin.register(Adjustment)
-class AdjustmentAdmin(UuidSearchMixin, admin.ModelAdmin):
+class AdjustmentAdmin(FinanceWritesOnlyMixin, UuidSearchMixin, admin.ModelAdmin):
     form = AdjustmentForm
     list_display = ("payment_type", "amount", "statement", "created_at")
     list_filter = ("statement__lead_provider", "statement__cohort", "statement__status")
