@@ -5,7 +5,6 @@ They live here, not in `statements`, because declarations sit above statements (
 this app may read statements and participants, not the other way round.
 """
 
-import csv
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -23,6 +22,7 @@ from declarations.models import (
     DeclarationStateChange,
 )
 from ecf import rfc3339
+from ecf.spreadsheet import spreadsheet_csv_lines
 from participants.models import (
     CourseIdentifier,
     EligibilityReason,
@@ -254,17 +254,9 @@ def assurance_rows(statement: Statement, figures: dict, *, chunk_size: int = 200
             ]
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def assurance_csv_lines(statement: Statement, figures: dict) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    for row in assurance_rows(statement, figures):
-        yield writer.writerow(row)
+    """Finance staff open it in a spreadsheet: no cell may be a live formula (issue 12.8)."""
+    return spreadsheet_csv_lines(assurance_rows(statement, figures))
 
 
 def assurance_filename(statement: Statement) -> str:
