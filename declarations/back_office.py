@@ -35,7 +35,7 @@ from participants.models import (
     TrainingStatus,
     TrainingStatusChange,
 )
-from statements.calculation import SPLIT
+from statements.calculation import SPLIT, statement_figures
 from statements.models import Statement
 
 S = DeclarationState
@@ -405,3 +405,42 @@ def participant_records(participants: list[Participant]) -> list[ParticipantReco
             )
         )
     return [ParticipantRecord(p, retired.get(p.pk, []), by_participant.get(p.pk, [])) for p in participants]
+
+
+# ---------------------------------------------------------------------------------------
+# A statement's clawbacks, each with the statement and line that paid it (issue 17)
+
+
+@dataclass(frozen=True)
+class ClawbackLine:
+    declaration: Declaration
+    clawed_back: LineAmount  # what this statement takes back (negative), at the top occupied band
+    paid: LineAmount  # what the paying statement's line paid for it
+
+
+def statement_clawback_lines(statement: Statement, figures: dict) -> list[ClawbackLine]:
+    """The declarations this statement claws back, each beside the line of the statement that paid it.
+
+    A clawback is priced at the top occupied band of this statement (finance.md §3.3), which can
+    differ from what was paid: both are shown. A paying statement is paid, so its figures are its
+    frozen snapshot: one calculation-free read per paying statement.
+    """
+    declarations = list(
+        Declaration.objects.filter(clawback_statement=statement, state__in=REFUNDABLE_STATES)
+        .select_related("participant", "statement")
+        .order_by("participant__full_name", "declaration_type", "id")
+    )
+    if not declarations:
+        return []
+    here = line_amounts(statement, figures)
+    paid_by: dict = {}
+    for paying in {d.statement for d in declarations if d.statement is not None}:
+        paid_by.update(line_amounts(paying, statement_figures(paying)))
+    return [
+        ClawbackLine(
+            declaration=d,
+            clawed_back=here.get((d.id, CLAWBACK_LINE), LineAmount()),
+            paid=paid_by.get((d.id, PAYMENT_LINE), LineAmount()),
+        )
+        for d in declarations
+    ]

@@ -27,15 +27,17 @@ from declarations.back_office import (
     VOIDED_TITLES,
     assurance_csv_lines,
     assurance_filename,
+    statement_clawback_lines,
     statement_voided_declarations,
 )
 from declarations.payments import authorisation_refusals, statement_authorise_payment
 from ecf import clock
 from ecf.errors import InvalidAction, ServiceValidationError
+from ecf.spreadsheet import spreadsheet_csv_lines
 from participants.admin import UuidSearchMixin
 from participants.models import Cohort, CourseIdentifier, LeadProvider
 from statements import services
-from statements.calculation import format_money, statement_figures
+from statements.calculation import SPLIT, format_money, statement_figures
 from statements.models import (
     Adjustment,
     ContractBand,
@@ -45,7 +47,8 @@ from statements.models import (
     StatementStatus,
 )
 from statements.permissions import is_finance_user
-from statements.statement_page import page_context
+from statements.selectors import earlier_statements_shaping_bands
+from statements.statement_page import clawback_line_rows, page_context, statement_csv_filename, statement_csv_rows
 
 # ---------------------------------------------------------------------------------------
 # Money is written by the finance group only (issue 12.6)
@@ -318,6 +321,8 @@ class StatementPageViews:
             path(page, view(self.statement_view), name=name("page")),
             path(page + "voided/", view(self.voided_view), name=name("voided")),
             path(page + "declarations.csv", view(self.assurance_csv_view), name=name("assurance_csv")),
+            path(page + "statement.csv", view(self.statement_csv_view), name=name("statement_csv")),
+            path(page + "print/", view(self.print_view), name=name("print")),
             path(page + "authorise/", view(self.authorise_view, "statements.change_statement"), name=name("authorise")),
             path(page + "adjustments/", view(self.adjustments_view), name=name("adjustments")),
             path(
@@ -421,8 +426,39 @@ class StatementPageViews:
             refusals=refusals,
             can_authorise=statement.output_fee and statement.marked_as_paid_at is None and not refusals,
             editable=self._editable(statement),
-            **page_context(statement, figures),
+            **self._statement_context(statement, figures),
         )
+
+    def print_view(self, request, statement_id):
+        """The statement a provider receives: totals, the tables and the contract on one printable
+        page, with the admin's look; the browser's print dialog saves it as a PDF."""
+        statement = self._statement(statement_id)
+        figures = statement_figures(statement)
+        return self._render(
+            request,
+            "finance_statement_print.html",
+            statement,
+            statement.name,
+            **self._statement_context(statement, figures),
+        )
+
+    @staticmethod
+    def _statement_context(statement: Statement, figures: dict) -> dict:
+        population = (CourseIdentifier.ECF_INDUCTION.value,)
+        if figures["layout"] != SPLIT:
+            population = (*population, CourseIdentifier.ECF_MENTOR.value)
+        return {
+            **page_context(statement, figures),
+            "earlier_statements": earlier_statements_shaping_bands(statement, courses=population),
+            "clawback_lines": clawback_line_rows(statement_clawback_lines(statement, figures)),
+        }
+
+    def statement_csv_view(self, request, statement_id):
+        statement = self._statement(statement_id)
+        rows = statement_csv_rows(statement, statement_figures(statement))
+        response = StreamingHttpResponse(spreadsheet_csv_lines(rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{statement_csv_filename(statement)}"'
+        return response
 
     def voided_view(self, request, statement_id):
         statement = self._statement(statement_id)

@@ -124,7 +124,7 @@ class LinkedCounts:
 @dataclass(frozen=True)
 class BandTerms:
     letter: str
-    label: str  # "Band A"... ; a fourth band is the "New target" (finance.md §4.8)
+    label: str  # "Band A"... "Band D" (the original's "New target", finance.md §4.8)
     min: int | None
     max: int | None
     capacity: int | None  # None: no upper limit
@@ -243,6 +243,40 @@ class Uplift:
 
 
 @dataclass(frozen=True)
+class ServiceFeeBand:
+    """One band's part of the computed service fee (finance.md §3.7), as the page explains it."""
+
+    band: str
+    participants: int  # of the recruitment target, filling the bands in order
+    per_participant: Decimal  # the band price
+    service_fee_percentage: int
+    service_share: Decimal  # per participant: price × service %
+    set_up_fee_deducted: Decimal  # band A only: its share of the set-up fee
+    amount: Decimal  # participants × service share − set-up fee deducted
+
+
+@dataclass(frozen=True)
+class ServiceFeeDerivation:
+    set_on_contract: bool  # the contract's monthly_service_fee, not computed
+    bands: tuple[ServiceFeeBand, ...]
+    total: Decimal  # over the whole contract, before spreading
+    months: int
+    monthly: Decimal  # the service fee of every statement of the contract version
+
+
+@dataclass(frozen=True)
+class FeeDerivation:
+    """How a band price becomes the fee per declaration of a type (finance.md §3.4)."""
+
+    band: str
+    per_participant: Decimal
+    output_payment_percentage: int
+    declaration_types: tuple[str, ...]  # the types sharing this proportion
+    proportion: Decimal  # 0.20 started/completed, 0.15 retained/extended
+    fee: Decimal
+
+
+@dataclass(frozen=True)
 class BandedCalculation:
     """The banded calculator: ECTs and mentors together (2021-2024) or ECTs only (split layout)."""
 
@@ -261,6 +295,10 @@ class BandedCalculation:
     net: Decimal
     vat: Decimal
     total: Decimal
+    service_fee_derivation: ServiceFeeDerivation | None = None  # None: no ECT contract
+    fee_derivations: tuple[FeeDerivation, ...] = ()
+    beyond_last_band: int = 0  # billable lines beyond the last band's max: no output payment
+    top_band: str | None = None  # the highest band holding declarations: clawbacks are priced at it
 
 
 @dataclass(frozen=True)
@@ -491,7 +529,9 @@ def _band_terms(index: int, band) -> BandTerms:
     low = max(1, band.min or 0)
     return BandTerms(
         letter=BAND_LETTERS[index],
-        label="New target" if index == 3 else f"Band {BAND_LETTERS[index]}",
+        # One name everywhere (issue 17): the fourth band is "Band D", described once on the page as
+        # the new target (participants over the original band C target up to the new target).
+        label=f"Band {BAND_LETTERS[index]}",
         min=band.min,
         max=band.max,
         capacity=None if band.max is None else max(band.max - low + 1, 0),
@@ -606,7 +646,8 @@ def _banded(
         clawbacks=started.uplift_refundable * uplift_amount if uplift_amount is not None else ZERO,
     )
 
-    fee = service_fee(contract) if contract else ZERO
+    derivation = service_fee_derivation(contract) if contract else None
+    fee = derivation.monthly if derivation else ZERO
     clawbacks = -(output_clawbacks + uplift.clawbacks)
     net = fee + output_payment + uplift.fees + clawbacks + adjustments_total
     vat = net * vat_rate
@@ -626,7 +667,39 @@ def _banded(
         net=net,
         vat=vat,
         total=net + vat,
+        service_fee_derivation=derivation,
+        fee_derivations=_fee_derivations(bands),
+        beyond_last_band=sum(t.unpaid for t in types),
+        top_band=_top_band(types, bands),
     )
+
+
+# Declaration types that share a proportion of the band's output payment, as the page groups them.
+FEE_GROUPS = ((T.STARTED.value, T.COMPLETED.value), (*RETAINED, *EXTENDED))
+
+
+def _fee_derivations(bands: Sequence[BandTerms]) -> tuple[FeeDerivation, ...]:
+    return tuple(
+        FeeDerivation(
+            band=band.letter,
+            per_participant=band.per_participant,
+            output_payment_percentage=band.output_payment_percentage,
+            declaration_types=group,
+            proportion=PROPORTIONS[group[0]],
+            fee=fee_per_declaration(group[0], band),
+        )
+        for band in bands
+        for group in FEE_GROUPS
+    )
+
+
+def _top_band(types: Sequence[TypeAllocation], bands: Sequence[BandTerms]) -> str | None:
+    """The highest band any declaration type occupies after this statement's additions (§3.3 step 3:
+    clawbacks are taken from the top down, at that band's price, whatever was paid)."""
+    for i in reversed(range(len(bands))):
+        if any(t.bands[i].previous + t.bands[i].additions for t in types):
+            return bands[i].letter
+    return None
 
 
 def fee_per_declaration(declaration_type: str, band: BandTerms) -> Decimal:
@@ -750,18 +823,42 @@ def band_fill(bands: Sequence[BandTerms], *, count: int, already: int = 0) -> li
 def service_fee(contract: ContractTerms) -> Decimal:
     """finance.md §3.7: the contract's monthly fee if set, else the bands' service share of the
     recruitment target less the set-up fee, over 29 months. Not rounded."""
+    return service_fee_derivation(contract).monthly
+
+
+def service_fee_derivation(contract: ContractTerms) -> ServiceFeeDerivation:
+    """The service fee with every step of its computation, so the page can show how it was reached."""
     if contract.monthly_service_fee is not None:
-        return contract.monthly_service_fee
-    total = ZERO
-    for index, (band, participants) in enumerate(
-        zip(contract.bands, band_fill(contract.bands, count=contract.recruitment_target), strict=True)
-    ):
-        total += participants * band.per_participant * band.service_fee_percentage / 100
+        fee = contract.monthly_service_fee
+        return ServiceFeeDerivation(set_on_contract=True, bands=(), total=fee, months=1, monthly=fee)
+    rows = []
+    filled = band_fill(contract.bands, count=contract.recruitment_target)
+    for index, (band, participants) in enumerate(zip(contract.bands, filled, strict=True)):
+        share = band.per_participant * band.service_fee_percentage / 100
+        deducted = ZERO
         if index == 0 and participants:
             # The set-up fee is deducted in proportion to how much of band A the target fills
             # (a band A without a max: all of it).
-            total -= participants * contract.set_up_fee / (band.max or participants)
-    return total / SERVICE_FEE_MONTHS
+            deducted = participants * contract.set_up_fee / (band.max or participants)
+        rows.append(
+            ServiceFeeBand(
+                band=band.letter,
+                participants=participants,
+                per_participant=band.per_participant,
+                service_fee_percentage=band.service_fee_percentage,
+                service_share=share,
+                set_up_fee_deducted=deducted,
+                amount=participants * share - deducted,
+            )
+        )
+    total = sum((row.amount for row in rows), ZERO)
+    return ServiceFeeDerivation(
+        set_on_contract=False,
+        bands=tuple(rows),
+        total=total,
+        months=SERVICE_FEE_MONTHS,
+        monthly=total / SERVICE_FEE_MONTHS,
+    )
 
 
 def _mentor(inputs: StatementInputs, vat_rate: Decimal) -> MentorCalculation:

@@ -8,10 +8,10 @@ statement is shown exactly as it was authorised. Money is formatted by `format_m
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from statements.calculation import SPLIT, format_money
+from statements.calculation import ECT, SPLIT, TYPE_LABELS, format_money
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -55,6 +55,8 @@ def status_tag(statement) -> tuple[str, str]:
 class Cell:
     text: str
     numeric: bool = False
+    note: str = ""  # a quieter second line, e.g. how a clawback is priced
+    url: str = ""  # the cell links there
 
 
 @dataclass
@@ -86,6 +88,14 @@ class BandPicture:
     unpaid: int  # lines beyond the last band's max: no output fee
 
 
+BAND_D_NOTE = "Band D is the new target: participants over the original band C target up to the new target."
+
+
+def band_label(letter: str) -> str:
+    """One name per band everywhere on the page, whatever an older snapshot called it."""
+    return f"Band {letter}"
+
+
 def _money(amount) -> Cell:
     return Cell(format_money(amount), numeric=True)
 
@@ -114,7 +124,7 @@ def output_table(figures: dict) -> Table:
         rows.append([Cell(fee_label), *(_money(fee) for fee in row["fees"]), _money(row["payment"])])
     return Table(
         caption="Early career teacher (ECT) output payments" if split else "Output payments",
-        head=["Outputs", *(band["label"] for band in bands), "Payments"],
+        head=["Outputs", *(band_label(band["letter"]) for band in bands), "Payments"],
         rows=rows,
         foot=[Cell("Output payment total"), *(Cell("") for _ in bands), _money(banded["output_payment"])],
     )
@@ -148,11 +158,25 @@ def uplift_table(figures: dict) -> Table | None:
     )
 
 
-def _clawback_table(caption: str, rows: list[dict], total) -> Table:
+BANDED_CLAWBACK_NOTE = (
+    "Priced at Band {band}, the highest band holding declarations, not at what the declaration was paid"
+)
+
+
+def _clawback_label(row: dict, banded: bool) -> Cell:
+    """finance.md §3.3: a clawback takes the top occupied band's price; the row says which."""
+    label = row["label"]
+    if banded and "(Band: " in label:
+        band = label.rsplit("(Band: ", 1)[1].rstrip(")")
+        return Cell(label, note=BANDED_CLAWBACK_NOTE.format(band=band))
+    return Cell(label)  # a mentor's flat fee is the same whatever was paid
+
+
+def _clawback_table(caption: str, rows: list[dict], total, *, banded: bool) -> Table:
     return Table(
         caption=caption,
         head=["Payment type", "Number of participants", "Fee per participant", "Payments"],
-        rows=[[Cell(r["label"]), _count(r["count"]), _money(r["fee"]), _money(r["amount"])] for r in rows],
+        rows=[[_clawback_label(r, banded), _count(r["count"]), _money(r["fee"]), _money(r["amount"])] for r in rows],
         foot=[Cell("Total"), Cell(""), Cell(""), _money(total)],
     )
 
@@ -161,18 +185,20 @@ def clawback_tables(figures: dict) -> list[Table]:
     """finance.md §4.6: one "Clawbacks" table, or "ECT clawbacks" and "Mentor clawbacks"."""
     banded = figures["banded"]
     if figures["layout"] != SPLIT:
-        return [_clawback_table("Clawbacks", banded["clawback_rows"], banded["clawbacks"])]
+        return [_clawback_table("Clawbacks", banded["clawback_rows"], banded["clawbacks"], banded=True)]
     mentor = figures["mentor"]
     return [
-        _clawback_table("ECT clawbacks", banded["clawback_rows"], banded["clawbacks"]),
-        _clawback_table("Mentor clawbacks", mentor["clawback_rows"], mentor["clawbacks"]),
+        _clawback_table("ECT clawbacks", banded["clawback_rows"], banded["clawbacks"], banded=True),
+        _clawback_table("Mentor clawbacks", mentor["clawback_rows"], mentor["clawbacks"], banded=False),
     ]
 
 
 def adjustments_table(figures: dict) -> Table:
-    """finance.md §4.7: a single £0.00 row when there are none."""
+    """finance.md §4.7; when there are none, a row says so (not a blank £0.00 line)."""
     adjustments = figures["adjustments"]
-    rows = [[Cell(a["payment_type"]), _money(a["amount"])] for a in adjustments] or [[Cell(""), _money(0)]]
+    rows = [[Cell(a["payment_type"]), _money(a["amount"])] for a in adjustments] or [
+        [Cell("No additional adjustments on this statement"), Cell("")]
+    ]
     return Table(
         caption="Additional adjustments",
         head=["Payment type", "Payments"],
@@ -182,7 +208,104 @@ def adjustments_table(figures: dict) -> Table:
 
 
 def summary_rows(figures: dict) -> list[tuple[str, str]]:
-    return [(row["label"], format_money(row["amount"])) for row in figures["summary_rows"]]
+    """The summary panel: the calculation's rows, with the total before VAT above VAT, and in the
+    2025+ layout the VAT of each part (ECTs, mentors) above their sum (issue 17)."""
+    rows = []
+    for row in figures["summary_rows"]:
+        if row["label"] == "VAT":
+            rows.append(("Total before VAT", format_money(figures["net"])))
+            mentor = figures.get("mentor")
+            if mentor:
+                rows.append(("VAT on ECT payments", format_money(figures["banded"]["vat"])))
+                rows.append(("VAT on mentor payments", format_money(mentor["vat"])))
+        rows.append((row["label"], format_money(row["amount"])))
+    return rows
+
+
+def beyond_last_band(figures: dict) -> int:
+    """Declarations this statement could not pay: beyond the last band's maximum (§3.3)."""
+    return figures["banded"].get("beyond_last_band") or sum(t["unpaid"] for t in figures["banded"]["types"])
+
+
+def _percentage(value) -> str:
+    return f"{(Decimal(str(value))).normalize():f}%"
+
+
+def service_fee_explanation(figures: dict) -> dict | None:
+    """How the service fee was reached (finance.md §3.7): set on the contract, or each band's service
+    share of the recruitment target, less the set-up fee, over 29 monthly payments."""
+    derivation = figures["banded"].get("service_fee_derivation")
+    if not derivation:
+        return None
+    fee = format_money(derivation["monthly"])
+    if derivation["set_on_contract"]:
+        return {"set_on_contract": True, "monthly": fee, "table": None}
+    rows = [
+        [
+            Cell(band_label(row["band"])),
+            _count(row["participants"]),
+            _money(row["per_participant"]),
+            Cell(_percentage(row["service_fee_percentage"]), numeric=True),
+            _money(row["service_share"]),
+            _money(-Decimal(row["set_up_fee_deducted"])),
+            _money(row["amount"]),
+        ]
+        for row in derivation["bands"]
+    ]
+    table = Table(
+        caption="How the service fee is calculated",
+        head=[
+            "Band",
+            "Participants of the recruitment target",
+            "Price per participant",
+            "Service fee share",
+            "Service fee per participant",
+            "Set-up fee deducted",
+            "Amount",
+        ],
+        rows=rows,
+        foot=[
+            Cell("Service fee over the contract"),
+            *(Cell("") for _ in range(5)),
+            _money(derivation["total"]),
+        ],
+    )
+    return {
+        "set_on_contract": False,
+        "monthly": fee,
+        "table": table,
+        "sentence": f"{format_money(derivation['total'])} ÷ {derivation['months']} monthly payments = {fee} "
+        "on every statement of this contract version.",
+    }
+
+
+def fee_explanation(figures: dict) -> Table | None:
+    """How each band price becomes the fee per declaration (finance.md §3.4): price × output share
+    × the declaration type's proportion, e.g. £995.00 × 60% × 20% = £119.40 for started."""
+    derivations = figures["banded"].get("fee_derivations")
+    if not derivations:
+        return None
+    by_band: dict[str, list[dict]] = {}
+    for row in derivations:
+        by_band.setdefault(row["band"], []).append(row)
+    rows = []
+    for letter, group in by_band.items():
+        cells = [Cell(band_label(letter))]
+        for row in group:
+            proportion = _percentage(Decimal(row["proportion"]) * 100)
+            cells.append(
+                Cell(
+                    f"{format_money(row['per_participant'])} × {row['output_payment_percentage']}% output × "
+                    f"{proportion} = {format_money(row['fee'])}",
+                    numeric=True,
+                )
+            )
+        rows.append(cells)
+    return Table(
+        caption="How a band price becomes the fee per declaration",
+        head=["Band", "Started, Completed (20% each)", "Retained 1-4, Extended 1-3 (15% each)"],
+        rows=rows,
+    )
 
 
 def counts_table(figures: dict) -> Table:
@@ -236,7 +359,7 @@ def bands_table(figures: dict) -> Table | None:
         head=["Band", "Min", "Max", "Payment amount per participant"],
         rows=[
             [
-                Cell(band["label"]),
+                Cell(band_label(band["letter"])),
                 _count(band["min"] or 0),
                 Cell("Unlimited") if band["max"] is None else _count(band["max"]),
                 _money(band["per_participant"]),
@@ -260,7 +383,6 @@ def band_pictures(figures: dict) -> list[BandPicture]:
     """How participants fill each band, per declaration type that has any: the places earlier
     statements of the cohort took, the ones this statement takes, and the room left (§3.3)."""
     banded = figures["banded"]
-    labels = {band["letter"]: band["label"] for band in banded["bands"]}
     pictures = []
     for allocation in banded["types"]:
         cells = allocation["bands"]
@@ -279,7 +401,7 @@ def band_pictures(figures: dict) -> list[BandPicture]:
                 parts.append(f"{max(capacity - previous - additions, 0):,} free of {capacity:,}")
             bars.append(
                 BandBar(
-                    label=labels.get(cell["band"], f"Band {cell['band']}"),
+                    label=band_label(cell["band"]),
                     capacity=capacity,
                     previous=previous,
                     additions=additions,
@@ -322,9 +444,109 @@ def page_context(statement, figures: dict) -> dict:
         "mentor_contract_rows": mentor_contract_rows(figures),
         "band_pictures": band_pictures(figures),
         "rounding_note": ROUNDING_NOTE,
+        "beyond_last_band": beyond_last_band(figures),
+        "service_fee_explanation": service_fee_explanation(figures),
+        "fee_explanation": fee_explanation(figures),
+        "band_d_note": BAND_D_NOTE if len(figures["banded"]["bands"]) >= 4 else "",
+        "top_band": figures["banded"].get("top_band"),
         "status_text": tag_text,
         "status_colour": tag_colour,
         "authorisation_tag": authorisation_tag(statement),
         "frozen": statement.is_paid and bool(statement.paid_amounts),
         "pdf_name": f"{statement.lead_provider.name} {statement.name} ECTE Statement ({statement.cohort_id} Cohort)",
     }
+
+
+# ---------------------------------------------------------------------------------------
+# The statement as a CSV of its lines (issue 17): what a contract manager sends a provider
+
+
+STATEMENT_CSV_COLUMNS = ("Section", "Item", "Band", "Participants", "Fee per participant", "Amount")
+
+
+def _pounds(amount) -> str:
+    """Pounds and pence as a plain number a spreadsheet adds up (rounded half-up, as displayed)."""
+    pennies = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{pennies + 0:.2f}"  # + 0: no "-0.00"
+
+
+def statement_csv_rows(statement, figures: dict) -> list[list]:
+    """Every line of the statement with its count, fee and amount, then the summary and total, all
+    read from the statement's figures (the frozen ones once paid)."""
+    banded = figures["banded"]
+    rows: list[list] = [list(STATEMENT_CSV_COLUMNS)]
+    for allocation in banded["types"]:
+        for cell in allocation["bands"]:
+            if cell["additions"]:
+                label = TYPE_LABELS.get(allocation["declaration_type"], allocation["declaration_type"])
+                rows.append(
+                    [
+                        "Output payments",
+                        label,
+                        cell["band"],
+                        cell["additions"],
+                        _pounds(cell["fee"]),
+                        _pounds(cell["payment"]),
+                    ]
+                )
+    for row in (figures.get("mentor") or {}).get("output_rows", []):
+        if row["count"]:
+            rows.append(
+                ["Mentor output payments", row["label"], "", row["count"], _pounds(row["fee"]), _pounds(row["payment"])]
+            )
+    uplift = banded["uplift"]
+    if uplift["amount"] is not None and uplift["billable"]:
+        rows.append(
+            ["Uplift fees", "Uplift fees", "", uplift["billable"], _pounds(uplift["amount"]), _pounds(uplift["fees"])]
+        )
+    clawback_sections = [("Clawbacks", banded["clawback_rows"])]
+    if figures.get("mentor"):
+        clawback_sections = [
+            ("ECT clawbacks", banded["clawback_rows"]),
+            ("Mentor clawbacks", figures["mentor"]["clawback_rows"]),
+        ]
+    for section, clawbacks in clawback_sections:
+        for row in clawbacks:
+            if row["count"]:
+                band = row["label"].rsplit("(Band: ", 1)[1].rstrip(")") if "(Band: " in row["label"] else ""
+                rows.append([section, row["label"], band, row["count"], _pounds(row["fee"]), _pounds(row["amount"])])
+    for adjustment in figures["adjustments"]:
+        rows.append(["Additional adjustments", adjustment["payment_type"], "", "", "", _pounds(adjustment["amount"])])
+    rows.append(["Service fee", "Service fee", "", "", "", _pounds(figures["service_fee"])])
+    for row in figures["summary_rows"]:
+        rows.append(["Summary", row["label"], "", "", "", _pounds(row["amount"])])
+    rows.append(["Summary", "Total before VAT", "", "", "", _pounds(figures["net"])])
+    rows.append(["Summary", "Total", "", "", "", _pounds(figures["total"])])
+    return rows
+
+
+def statement_csv_filename(statement) -> str:
+    """<provider> <statement> ECTE Statement (<year> Cohort).csv, with only word characters and spaces."""
+    name = f"{statement.lead_provider.name} {statement.name} ECTE Statement ({statement.cohort_id} Cohort)"
+    return "".join(c for c in name if c.isalnum() or c in " ()_-") + ".csv"
+
+
+@dataclass
+class ClawbackLineRow:
+    declaration: object
+    course: str
+    paid: str  # "Band A: £119.40" on the statement that paid it
+    clawed_back: str  # "Band C: -£115.92" here
+
+
+def _line_text(line) -> str:
+    amount = format_money(line.output + line.uplift)
+    return f"{band_label(line.band)}: {amount}" if line.band else amount
+
+
+def clawback_line_rows(lines) -> list[ClawbackLineRow]:
+    """Each clawed-back declaration beside the line that paid it (declarations.back_office)."""
+    return [
+        ClawbackLineRow(
+            declaration=line.declaration,
+            course="ECT" if line.declaration.course_identifier == ECT else "mentor",
+            paid=_line_text(line.paid),
+            clawed_back=_line_text(line.clawed_back),
+        )
+        for line in lines
+    ]

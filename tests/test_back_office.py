@@ -223,6 +223,10 @@ def test_statement_page_shows_the_t6_figures_exactly_as_formatted(finance_client
         ("ECT clawbacks", "-£238.80"),
         ("Mentor clawbacks", "-£1,000.00"),
         ("Additional adjustments", "£1,299.99"),
+        # Issue 17: the net total before VAT, and the VAT of each part (finance.md §5 T6).
+        ("Total before VAT", "£77,959.46"),
+        ("VAT on ECT payments", "£15,591.89"),
+        ("VAT on mentor payments", "£0.00"),
         ("VAT", "£15,591.89"),
     ]
     assert page.lists["statement-dates"] == [
@@ -255,7 +259,13 @@ def test_statement_page_shows_the_t6_figures_exactly_as_formatted(finance_client
         ["Mentors output payment total", "", "£1,000.00"],
     ]
     assert page.tables["ECT clawbacks"][1:] == [
-        ["Clawback for Started (Band: A)", "2", "-£119.40", "-£238.80"],
+        [
+            "Clawback for Started (Band: A)"
+            "Priced at Band A, the highest band holding declarations, not at what the declaration was paid",
+            "2",
+            "-£119.40",
+            "-£238.80",
+        ],
         ["Total", "", "", "-£238.80"],
     ]
     assert page.tables["Mentor clawbacks"][1:] == [
@@ -311,10 +321,11 @@ def test_combined_statement_shows_uplifts_clawbacks_and_the_band_fill_picture(fi
         "Uplift fees",
         "Clawbacks",
         "Additional adjustments",
+        "Total before VAT",
         "VAT",
     ]
     # Band A (2 places) and 1 place of band B were filled before; this statement's 3 take B's last and 2 of C.
-    assert page.tables["output-payments"][0] == ["Outputs", "Band A", "Band B", "Band C", "New target", "Payments"]
+    assert page.tables["output-payments"][0] == ["Outputs", "Band A", "Band B", "Band C", "Band D", "Payments"]
     assert page.tables["output-payments"][1:3] == [
         ["Started", "0", "1", "2", "0", ""],
         ["Fee per participant", "£48.00", "£36.00", "£24.00", "£12.00", "£84.00"],
@@ -324,17 +335,24 @@ def test_combined_statement_shows_uplifts_clawbacks_and_the_band_fill_picture(fi
         ["2", "£100.00", "£200.00"],
     ]
     assert page.tables["Clawbacks"][1:] == [["Uplift clawbacks", "0", "-£100.00", "£0.00"], ["Total", "", "", "£0.00"]]
-    assert page.tables["additional-adjustments"][1:] == [["", "£0.00"], ["Total", "£0.00"]]
+    assert page.tables["additional-adjustments"][1:] == [
+        ["No additional adjustments on this statement", ""],
+        ["Total", "£0.00"],
+    ]
     assert ("Total starts", "3") in page.lists["declaration-counts"]
     # The picture of the bands, in words beside each bar.
     fill = [
-        row for rows in page.tables.values() for row in rows if len(row) == 3 and row[0].startswith(("Band", "New"))
+        row
+        for key, rows in page.tables.items()
+        if key.startswith("band-fill")
+        for row in rows
+        if len(row) == 3 and row[0].startswith("Band")
     ]
     assert fill == [
         ["Band A", "", "2 before this statement, 0 on this statement, 0 free of 2"],
         ["Band B", "", "1 before this statement, 1 on this statement, 0 free of 2"],
         ["Band C", "", "0 before this statement, 2 on this statement, 0 free of 2"],
-        ["New target", "", "0 before this statement, 0 on this statement, 2 free of 2"],
+        ["Band D", "", "0 before this statement, 0 on this statement, 2 free of 2"],
     ]
 
 
