@@ -6,6 +6,8 @@ from ecf.health import healthcheck
 
 admin.site.site_header = "ECF lead provider API — back office"
 admin.site.site_title = "ECF back office"
+# The admin's "View site" link leads to the API documentation (the service has no other site).
+admin.site.site_url = "/api/docs/v3/"
 
 urlpatterns = [
     path("healthcheck", healthcheck, name="healthcheck"),

@@ -24,7 +24,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from ecf import clock
@@ -54,9 +54,11 @@ from participants.models import (
     TrainingStatusChange,
 )
 
+# Said to finance and support staff, in their words: the actions exist so that the provider's systems
+# pick the change up (they move the record's sync timestamp, `updated_since`, in the same transaction).
 READ_ONLY_HELP = (
-    "Read-only: a provider sees this record, and every change it could see must move its sync timestamp "
-    "(updated_since) in the same transaction. Change it only through the actions below, which do that."
+    "You can read this record here but not edit it: lead providers see it, and they must be told of "
+    "every change. Use the actions below to correct it; each one makes sure providers receive the change."
 )
 
 # ---------------------------------------------------------------------------------------
@@ -633,6 +635,13 @@ def _person_summary(person: Participant, prefix: str = "") -> list[tuple[str, ob
     ]
 
 
+def _statement_link(prefix: str, statement):
+    if statement is None:
+        return ""
+    url = reverse("admin:statements_statement_page", args=[statement.pk])
+    return format_html('{}<a href="{}">{} statement</a>', prefix, url, statement.name)
+
+
 @admin.register(Participant)
 class ParticipantAdmin(ServicePagesMixin, UuidSearchMixin, admin.ModelAdmin):
     service_pages = (
@@ -655,9 +664,38 @@ class ParticipantAdmin(ServicePagesMixin, UuidSearchMixin, admin.ModelAdmin):
                 "fields": ("id", "full_name", "trn", "email", "created_at", "updated_at", "service_links"),
             },
         ),
+        ("Declarations and payments", {"fields": ("declarations_paid",)}),
     )
-    readonly_fields = ("id", "created_at", "updated_at", "service_links")
+    readonly_fields = ("id", "created_at", "updated_at", "service_links", "declarations_paid")
     inlines = (EnrolmentInline, ParticipantIdChangeInline)
+
+    @admin.display(description="Declarations")
+    def declarations_paid(self, obj):
+        """Each declaration with its state and the statement that pays (or paid, or claws it back), and
+        the finance search page, which shows each one's whole history."""
+        declarations = obj.declarations.select_related("lead_provider", "statement", "clawback_statement").order_by(
+            "declaration_date", "created_at", "id"
+        )
+        rows = [
+            format_html(
+                '<li><a href="{}">{} ({})</a>: {} by {}{}{}</li>',
+                reverse("admin:declarations_declaration_change", args=[d.pk]),
+                d.declaration_type,
+                d.get_course_identifier_display(),
+                d.get_state_display().lower(),
+                d.lead_provider.name,
+                _statement_link(" on ", d.statement),
+                _statement_link(", clawed back on ", d.clawback_statement),
+            )
+            for d in declarations
+        ]
+        search = reverse("admin:declarations_declaration_participant_search") + f"?q={obj.pk}"
+        listing = format_html("<ul>{}</ul>", mark_safe("".join(rows))) if rows else "No declarations."
+        return format_html(
+            '{}<p><a href="{}" id="participant-declarations">See every declaration and its history</a></p>',
+            listing,
+            search,
+        )
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("enrolments")

@@ -42,6 +42,8 @@ class EctContract(Timestamped):
     )
 
     class Meta:
+        verbose_name = "ECT contract"  # not Django's "Ect contract" (issue 17)
+        verbose_name_plural = "ECT contracts"
         ordering = ["lead_provider__name", "cohort_id", "version"]
         constraints = [
             models.UniqueConstraint(fields=["lead_provider", "cohort", "version"], name="ect_contract_unique_version")

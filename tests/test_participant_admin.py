@@ -102,7 +102,8 @@ def test_a_records_page_says_why_it_is_read_only_and_links_to_its_actions(staff,
     participant = staff.get(page("participant_change", ect.participant.pk))
     enrolment = staff.get(page("enrolment_change", ect.enrolment.pk))
 
-    assert "every change it could see must move its sync timestamp" in text(participant)
+    assert "they must be told of every change" in text(participant)
+    assert "sync timestamp" not in text(participant) and "updated_since" not in text(participant)
     assert page("participant_merge", ect.participant.pk) in text(participant)
     for action in ("leave_school", "join_school", "mentor", "email", "eligibility"):
         assert page(f"enrolment_{action}", ect.enrolment.pk) in text(enrolment)
