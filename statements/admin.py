@@ -439,6 +439,8 @@ class StatementPageViews:
             "finance_statement_print.html",
             statement,
             statement.name,
+            printable=True,
+            is_nav_sidebar_enabled=False,  # the page is the document: nothing beside it
             **self._statement_context(statement, figures),
         )
 
