@@ -76,3 +76,13 @@ def visible_declarations(
 def own_declaration(lead_provider_id, declaration_id) -> Declaration | None:
     """A declaration the provider may void: only one it submitted (rules §5.3)."""
     return Declaration.objects.filter(pk=declaration_id, lead_provider_id=lead_provider_id).first()
+
+
+def on_statements(declarations: QuerySet[Declaration], lead_provider_id, statement_ids: list) -> QuerySet[Declaration]:
+    """`filter[statement_id]` (issue 16.6): the provider's own declarations that the statements pay
+    (or paid) or claw back, so that a payment can be reconciled line by line. Only the provider's:
+    a statement pays its own provider alone."""
+    return declarations.filter(
+        Q(statement_id__in=statement_ids) | Q(clawback_statement_id__in=statement_ids),
+        lead_provider_id=lead_provider_id,
+    )

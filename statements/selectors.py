@@ -1,9 +1,11 @@
 """Reads of the statements domain, scoped to the lead provider asking (rules §5.5)."""
 
+from decimal import Decimal
+
 from django.db.models import Count, Q, QuerySet
 
-from statements.calculation import BILLABLE_STATES, REFUNDABLE_STATES
-from statements.models import Statement
+from statements.calculation import BILLABLE_STATES, REFUNDABLE_STATES, statement_figures
+from statements.models import Statement, StatementStatus
 
 
 def provider_statements(lead_provider_id) -> QuerySet[Statement]:
@@ -40,3 +42,25 @@ def earlier_statements_shaping_bands(statement: Statement, *, courses: tuple[str
         .filter(Q(paying_lines__gt=0) | Q(clawback_lines__gt=0))
         .order_by("payment_date", "id")
     )
+
+
+# What a statement's money reads as outside the back office (issue 16.6): the same figures as its page.
+AMOUNT_FIELDS = {
+    "output_payment": "output_payment",
+    "service_fee": "service_fee",
+    "uplift_fees": "uplift_fees",
+    "clawbacks": "clawbacks",
+    "additional_adjustments": "adjustments_total",
+    "total_before_vat": "net",
+    "vat": "vat",
+    "total": "total",
+}
+
+
+def statement_amounts(statement: Statement) -> dict[str, Decimal] | None:
+    """The amounts of a payable or paid statement (the frozen ones once paid, decisions §15), at full
+    precision; None while it is open, when its lines may still change."""
+    if statement.status == StatementStatus.OPEN:
+        return None
+    figures = statement_figures(statement)
+    return {name: Decimal(str(figures[key])) for name, key in AMOUNT_FIELDS.items()}

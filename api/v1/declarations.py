@@ -87,6 +87,11 @@ class ParticipantDeclarationFilterSerializer(serializers.Serializer):
     updated_since = serializers.CharField(
         required=False, help_text="RFC 3339 date-time; declarations updated strictly after it."
     )
+    statement_id = serializers.CharField(
+        required=False,
+        help_text="One statement id: your declarations it pays (or paid) or claws back; a value that is not a "
+        "UUID is a 400.",
+    )
 
 
 # --- Rendering -----------------------------------------------------------------------------
@@ -124,6 +129,9 @@ def filtered_declarations(request):
         participant_ids=_as_list(filters.single_uuid_strict("participant_id")),
         updated_after=filters.updated_since(),  # strict in v1/v2 (api.md §6.2)
     )
+    statement_id = filters.single_uuid_strict("statement_id")
+    if statement_id is not None:
+        declarations = selectors.on_statements(declarations, request.user.id, [statement_id])
     return declarations.order_by("created_at", "id")
 
 

@@ -89,6 +89,11 @@ class ParticipantDeclarationFilterSerializer(serializers.Serializer):
     participant_id = serializers.CharField(required=False, help_text="Comma-separated participant ids.")
     updated_since = serializers.CharField(required=False, help_text="RFC 3339 date-time; records updated at or after.")
     delivery_partner_id = serializers.CharField(required=False, help_text="Comma-separated delivery partner ids.")
+    statement_id = serializers.CharField(
+        required=False,
+        help_text="Comma-separated statement ids: your declarations each statement pays (or paid) or claws back, "
+        "to reconcile a statement's amounts line by line.",
+    )
 
 
 # --- Rendering -----------------------------------------------------------------------------
@@ -275,6 +280,9 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
             delivery_partner_ids=filters.uuids("delivery_partner_id"),
             updated_since=filters.updated_since(),
         )
+        statement_ids = filters.uuids("statement_id")
+        if statement_ids is not None:
+            declarations = selectors.on_statements(declarations, request.user.id, statement_ids)
         # The page is cut on the sort keys alone, then only its rows are read whole: sorting every
         # visible declaration with all its columns spilled to disk on a large provider (docs/benchmarks.md).
         page_ids = page.slice(declarations.order_by("created_at", "id").values("id"))

@@ -4,6 +4,7 @@ The list shows only output-fee statements; show opens any statement of the provi
 """
 
 import calendar
+from decimal import ROUND_HALF_UP, Decimal
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -17,6 +18,7 @@ from statements import selectors
 from statements.models import StatementStatus
 
 STATEMENT_TYPES = ["ecf"]
+PENNY = Decimal("0.01")
 
 
 # --- The shape, for the schema -----------------------------------------------------------
@@ -40,8 +42,40 @@ class StatementSerializer(serializers.Serializer):
     attributes = StatementAttributesSerializer()
 
 
+def _amount(help_text: str) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=True, help_text=help_text)
+
+
+class StatementAmountsSerializer(serializers.Serializer):
+    """Pounds and pence as strings, rounded half-up from the statement's own figures: the same as
+    the statement DfE finance authorises (its frozen amounts once paid)."""
+
+    output_payment = _amount("Output payments (ECTs and mentors), before clawbacks.")
+    service_fee = _amount("The monthly service fee.")
+    uplift_fees = _amount("Sparsity and pupil premium uplift fees.")
+    clawbacks = _amount("Everything clawed back (output and uplift), negative.")
+    additional_adjustments = _amount("The sum of DfE's additional adjustments, signed.")
+    total_before_vat = _amount("Net total before VAT.")
+    vat = _amount("VAT.")
+    total = _amount("Total including VAT: what is paid.")
+
+
+class StatementShowAttributesSerializer(StatementAttributesSerializer):
+    amounts = StatementAmountsSerializer(
+        allow_null=True,
+        help_text="The statement's amounts once it is payable or paid; null while it is open. "
+        "List its lines with `GET /api/v3/participant-declarations?filter[statement_id]=<id>`.",
+    )
+
+
+class StatementShowSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    type = serializers.CharField(default="statement")
+    attributes = StatementShowAttributesSerializer()
+
+
 class StatementResponseSerializer(serializers.Serializer):
-    data = StatementSerializer()
+    data = StatementShowSerializer()
 
 
 class StatementsResponseSerializer(serializers.Serializer):
@@ -91,6 +125,12 @@ def render_statements(rows: list[dict]) -> list[dict]:
     ]
 
 
+def render_amounts(amounts: dict[str, Decimal] | None) -> dict[str, str] | None:
+    if amounts is None:
+        return None
+    return {name: f"{amount.quantize(PENNY, rounding=ROUND_HALF_UP) + 0:.2f}" for name, amount in amounts.items()}
+
+
 def _asks_for_ecf(filters: Filters) -> bool:
     """`filter[type]` absent, blank or `ecf`: every statement here is an ECF one. Any other type
     (the original also had NPQ statements) has none."""
@@ -134,7 +174,9 @@ class StatementViewSet(ProviderViewSet):
         statement_id = self.path_uuid(pk)
         if not _asks_for_ecf(filters):
             raise self.not_found()
-        row = selectors.provider_statements(request.user.id).filter(id=statement_id).values(*STATEMENT_COLUMNS).first()
-        if row is None:
+        statement = selectors.provider_statements(request.user.id).filter(id=statement_id).first()
+        if statement is None:
             raise self.not_found()
-        return self.respond(render_statements([row])[0])
+        shown = render_statements([{column: getattr(statement, column) for column in STATEMENT_COLUMNS}])[0]
+        shown["attributes"]["amounts"] = render_amounts(selectors.statement_amounts(statement))
+        return self.respond(shown)

@@ -48,6 +48,17 @@ def test_statement_shows_every_attribute(provider_client, lead_provider):
                 "paid": True,
                 "created_at": "2025-01-01T09:00:00Z",
                 "updated_at": "2025-01-02T10:00:00Z",
+                # Issue 16.6 (tests/api/v3/test_statement_amounts.py): no contract, so all nothing.
+                "amounts": {
+                    "output_payment": "0.00",
+                    "service_fee": "0.00",
+                    "uplift_fees": "0.00",
+                    "clawbacks": "0.00",
+                    "additional_adjustments": "0.00",
+                    "total_before_vat": "0.00",
+                    "vat": "0.00",
+                    "total": "0.00",
+                },
             },
         }
     }
