@@ -12,7 +12,7 @@ from declarations.payments import statement_authorise_payment, statements_mark_p
 from ecf import clock
 from statements.calculation import calculate_statement
 from statements.models import Statement
-from tests.factories import DeclarationFactory, EctContractFactory, LeadProviderFactory, StatementFactory
+from tests.factories import DeclarationFactory, EctContractFactory, StatementFactory
 
 pytestmark = pytest.mark.django_db
 
