@@ -8,6 +8,8 @@ points a rewrite-flavoured provider's request at api/rect/root_urls.py. v1 and v
 original's flavour, so every provider gets the original's v1 and v2.
 """
 
+from django.urls import Resolver404, resolve
+
 from participants.models import ContractFlavour
 from participants.tokens import lead_provider_for_token
 
@@ -20,6 +22,17 @@ FLAVOURED_PREFIX = "/api/v3/"
 def of_request(request) -> str:
     """The flavour a request is answered in (the original's when nothing chose another)."""
     return getattr(request, "api_flavour", ORIGINAL) if request is not None else ORIGINAL
+
+
+def _only_the_rewrite_has(path: str) -> bool:
+    def resolves(urlconf) -> bool:
+        try:
+            match = resolve(path, urlconf=urlconf)
+        except Resolver404:
+            return False
+        return match.url_name is not None and match.namespace != ""
+
+    return not resolves(None) and resolves(RECT_URLCONF)
 
 
 class FlavourMiddleware:
@@ -42,5 +55,8 @@ class FlavourMiddleware:
             request.authenticated_lead_provider = (raw, lead_provider)
             if lead_provider is not None and lead_provider.contract_flavour == RECT:
                 request.api_flavour = RECT
+                request.urlconf = RECT_URLCONF
+            elif lead_provider is None and _only_the_rewrite_has(request.path):
+                # No token to tell the flavour by: a path only the rewrite has gets its 401, not a 404.
                 request.urlconf = RECT_URLCONF
         return self.get_response(request)

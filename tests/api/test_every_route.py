@@ -75,7 +75,9 @@ def test_every_list_refuses_a_filter_that_is_not_a_hash(provider_client, method,
     response = provider_client.get(path, {"filter": "abc"})
 
     assert response.status_code == 400
-    assert response.json() == {"errors": [{"title": "Bad parameter", "detail": "Filter must be a hash"}]}
+    assert response.json() == {
+        "errors": [{"title": "Bad parameter", "detail": "Filter must be a hash", "code": "filter.not_a_hash"}]
+    }
 
 
 @pytest.mark.parametrize(("method", "path", "operation"), list_operations())

@@ -206,7 +206,13 @@ def test_invalid_updated_since_is_a_400(provider_client, value):
 
     assert response.status_code == 400
     assert response.json() == {
-        "errors": [{"title": "Bad request", "detail": "The filter '#/updated_since' must be a valid RCF3339 date"}]
+        "errors": [
+            {
+                "title": "Bad request",
+                "detail": "The filter '#/updated_since' must be a valid RCF3339 date",
+                "code": "filter.invalid_date",
+            }
+        ]
     }
 
 
@@ -332,7 +338,11 @@ def test_post_without_the_envelope_is_a_400(provider_client):
     assert response.status_code == 400
     assert response.json() == {
         "errors": [
-            {"title": "Bad request", "detail": "correct json data structure required. See API docs for reference"}
+            {
+                "title": "Bad request",
+                "detail": "correct json data structure required. See API docs for reference",
+                "code": "request.invalid_body",
+            }
         ]
     }
 
