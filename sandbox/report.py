@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sandbox.world import REWRITE_FLAVOURED_PROVIDERS
 from sandbox.writer import SeedReport
 
 # ---------------------------------------------------------------------------------------
@@ -42,7 +43,11 @@ def format_report(report: SeedReport, *, base_url: str = "http://localhost:8000"
         f"API: {base_url}/api/v3/  (e.g. curl -H 'Authorization: Bearer <token>' {base_url}/api/v3/ping)",
         "",
         "Lead providers and their tokens:",
-        *(f"  {name.ljust(width)}  {token}" for name, token in report.providers),
+        *(
+            f"  {name.ljust(width)}  {token}"
+            + ("  (the rewrite's v3 contract)" if name in REWRITE_FLAVOURED_PROVIDERS else "")
+            for name, token in report.providers
+        ),
         "",
         f"Back office: {base_url}/admin/",
         *(
