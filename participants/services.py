@@ -13,6 +13,7 @@ from participants import selectors
 from participants.models import (
     UNCHALLENGED,
     Cohort,
+    ContractFlavour,
     DeferralReason,
     Enrolment,
     EnrolmentKind,
@@ -1301,3 +1302,17 @@ def _touch_school_cohort_if_partnered_changed(partnership: Partnership, was_in_p
     )
     if not touched:
         School.objects.filter(pk=partnership.school_id).update(updated_at=now)
+
+
+@transaction.atomic
+def lead_provider_set_contract_flavour(*, lead_provider: LeadProvider, contract_flavour: str) -> LeadProvider:
+    """Which v3 contract /api/v3/ speaks to the provider (issue 15). The provider's records do not
+    change, so nothing comes back into a sync; its next request is answered in the new flavour."""
+    if contract_flavour not in ContractFlavour.values:
+        raise ServiceValidationError([("contract_flavour", CONTRACT_FLAVOUR_INVALID)])
+    LeadProvider.objects.filter(pk=lead_provider.pk).update(contract_flavour=contract_flavour)
+    lead_provider.contract_flavour = contract_flavour
+    return lead_provider
+
+
+CONTRACT_FLAVOUR_INVALID = "The contract flavour must be one of: " + ", ".join(ContractFlavour.values) + "."
