@@ -387,7 +387,13 @@ def test_void_refusals_are_the_services(provider_client, lead_provider):
 
     assert response.status_code == 422
     assert response.json() == {
-        "errors": [{"title": "Invalid action", "detail": "This declaration has already been voided."}]
+        "errors": [
+            {
+                "title": "Invalid action",
+                "detail": "This declaration has already been voided.",
+                "code": "declaration.already_voided",
+            }
+        ]
     }
 
 

@@ -302,6 +302,7 @@ def test_training_status_filter(provider_client, lead_provider):
             {
                 "title": "Bad request",
                 "detail": 'The filter \'#/training_status\' must be ["active", "deferred", "withdrawn"]',
+                "code": "filter.invalid_training_status",
             }
         ]
     }
