@@ -43,11 +43,11 @@ def format_report(report: SeedReport, *, base_url: str = "http://localhost:8000"
         f"API: {base_url}/api/v3/  (e.g. curl -H 'Authorization: Bearer <token>' {base_url}/api/v3/ping)",
         "",
         "Lead providers and their tokens:",
-        *(
-            f"  {name.ljust(width)}  {token}"
-            + ("  (the rewrite's v3 contract)" if name in REWRITE_FLAVOURED_PROVIDERS else "")
-            for name, token in report.providers
-        ),
+        *(f"  {name.ljust(width)}  {token}" for name, token in report.providers),
+        "",
+        "These speak the rewrite's v3 contract at /api/v3/ (paths without /ecf; docs/moving-from-the-rewrite.md), "
+        "the others the original's:",
+        "  " + ", ".join(name for name, _ in report.providers if name in REWRITE_FLAVOURED_PROVIDERS),
         "",
         f"Back office: {base_url}/admin/",
         *(

@@ -7,6 +7,8 @@ reaches this flavour only through what that view answers, which these wrappers t
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 
+from api.filters import Filters, parse_sort
+from api.pagination import parse_page
 from api.rect import schema as rs
 from api.schema import PAGE_PARAMETER, UUID_PATH_PARAMETER, filter_parameter, sort_parameter
 from api.v3 import declarations as v3_declarations
@@ -20,10 +22,12 @@ from api.v3 import unfunded_mentors as v3_unfunded_mentors
 from api.views import ProviderViewSet, participant_action
 from ecf import clock
 from participants import details
+from participants import selectors as participant_selectors
 from participants.models import EnrolmentKind
 from participants.services import REWRITE_WITHDRAWAL_REASONS
 
 SORT_KEYS = ["created_at", "updated_at"]
+TRANSFER_SORT_KEYS = {"created_at": "created_at", "updated_at": "updated_at"}
 SORT = sort_parameter(SORT_KEYS, "")
 
 
@@ -422,7 +426,18 @@ class TransferViewSet(ProviderViewSet):
         responses={200: rs.TRANSFER_LIST_RESPONSE, 400: rs.BAD_REQUEST, 401: rs.UNAUTHORISED},
     )
     def list(self, request):
-        return self.original().list(request)
+        """The original's list, plus the rewrite's `sort` (created_at / updated_at of the person)."""
+        order = parse_sort(request.query_params.get("sort"), TRANSFER_SORT_KEYS)
+        if order is None:
+            return self.original().list(request)
+        filters = Filters(request.query_params)
+        page = parse_page(request.query_params)
+        people = participant_selectors.transfer_participants(request.user.id)
+        updated_since = filters.updated_since()
+        if updated_since is not None:
+            people = people.filter(updated_at__gte=updated_since)
+        rows = list(page.slice(people.order_by(*order, "id").values(*v3_transfers.PERSON_COLUMNS)))
+        return self.respond(v3_transfers.render_transfers(request.user.id, rows))
 
     @extend_schema(
         summary="Retrieve a single participant's transfers",

@@ -8,7 +8,14 @@ from rest_framework.test import APIClient
 
 from declarations.models import Declaration
 from ecf import clock
-from participants.models import ContractFlavour, EnrolmentKind, LeadProvider, SchoolCohort, WorkingPattern
+from participants.models import (
+    ContractFlavour,
+    EnrolmentKind,
+    LeadProvider,
+    Participant,
+    SchoolCohort,
+    WorkingPattern,
+)
 from participants.tokens import api_token_create
 from statements.models import StatementStatus
 from tests.factories import (
@@ -319,3 +326,22 @@ def test_the_flavour_costs_no_second_token_lookup(rect_client, ect):
     with CaptureQueriesContext(connection) as queries:
         at_today(rect_client.get, "/api/v3/delivery-partners")
     assert sum("apitoken" in query["sql"].lower() and "select" in query["sql"].lower()[:10] for query in queries) == 1
+
+
+def test_the_rewrite_sorts_transfers(rect_client, rect_provider):
+    from tests.worlds import build_world
+
+    now = build_world(rect_provider)
+    build_world(rect_provider)
+    with clock.frozen(now):
+        ascending = [
+            row["id"] for row in rect_client.get("/api/v3/participants/transfers?sort=created_at").json()["data"]
+        ]
+        descending = [
+            row["id"] for row in rect_client.get("/api/v3/participants/transfers?sort=-created_at").json()["data"]
+        ]
+
+    assert len(ascending) >= 2
+    people = Participant.objects.filter(id__in=ascending)
+    assert ascending == [str(pk) for pk in people.order_by("created_at", "id").values_list("id", flat=True)]
+    assert descending == [str(pk) for pk in people.order_by("-created_at", "id").values_list("id", flat=True)]
