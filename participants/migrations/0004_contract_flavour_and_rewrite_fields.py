@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('participants', '0002_reference_data'),
+        ('participants', '0003_early_roll_out_mentors'),
     ]
 
     operations = [
