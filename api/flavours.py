@@ -56,7 +56,7 @@ class FlavourMiddleware:
             if lead_provider is not None and lead_provider.contract_flavour == RECT:
                 request.api_flavour = RECT
                 request.urlconf = RECT_URLCONF
-            elif lead_provider is None and _only_the_rewrite_has(request.path):
+            elif lead_provider is None and _only_the_rewrite_has(request.path_info):
                 # No token to tell the flavour by: a path only the rewrite has gets its 401, not a 404.
                 request.urlconf = RECT_URLCONF
         return self.get_response(request)
