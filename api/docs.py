@@ -17,9 +17,20 @@ def schema_urls(version: str) -> list:
     ]
 
 
+# The rewrite's v3 contract (api/rect/): its own URL conf, so its own document and Swagger UI.
+RECT_VERSION = "v3-rect"
+RECT_URLCONF = "api.rect.root_urls"
+
+
+def rect_schema_view():
+    return SpectacularJSONAPIView.as_view(
+        urlconf=RECT_URLCONF, api_version=RECT_VERSION, authentication_classes=[], permission_classes=[]
+    )
+
+
 def swagger_urls() -> list:
-    """`/api/docs/<version>/`: Swagger UI of each version."""
-    return [
+    """`/api/docs/<version>/`: Swagger UI of each version, and of the rewrite's v3 (`/api/docs/v3-rect/`)."""
+    versions = [
         path(
             f"docs/{version}/",
             SpectacularSwaggerView.as_view(
@@ -29,3 +40,12 @@ def swagger_urls() -> list:
         )
         for version in VERSIONS
     ]
+    rect = [
+        path(f"docs/{RECT_VERSION}/schema.json", rect_schema_view(), name="schema-v3-rect"),
+        path(
+            f"docs/{RECT_VERSION}/",
+            SpectacularSwaggerView.as_view(url_name="schema-v3-rect", authentication_classes=[], permission_classes=[]),
+            name="docs-v3-rect",
+        ),
+    ]
+    return versions + rect

@@ -94,10 +94,14 @@ PARTICIPANT_ACTIONS = {
 }
 
 
-def participant_action(request, participant_id, action: str):
-    """Run one participant action for the calling provider; returns the enrolment acted on."""
+def participant_action(request, participant_id, action: str, **options):
+    """Run one participant action for the calling provider; returns the enrolment acted on.
+    `options` go to the service as they are (the rewrite's contract: `allowed_reasons`)."""
     service, names = PARTICIPANT_ACTIONS[action]
     attributes = attributes_of(request)
     return service(
-        lead_provider=request.user, participant_id=participant_id, **{name: attributes.get(name) for name in names}
+        lead_provider=request.user,
+        participant_id=participant_id,
+        **{name: attributes.get(name) for name in names},
+        **options,
     )

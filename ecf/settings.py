@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ecf.clock.ServerDateMiddleware",
+    "api.flavours.FlavourMiddleware",  # after the clock (token use is stamped with it), before URL resolution
     "api.versioning.VersionPolicyMiddleware",
 ]
 
@@ -173,6 +174,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 
+# Every error item the API sends carries a registered code (api/error_codes.py). Outside production an
+# error without one is refused loudly, so a test that produces it fails; production sends a fallback code.
+ERROR_CODES_STRICT = env_bool("ERROR_CODES_STRICT", not PRODUCTION)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.LeadProviderTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.authentication.IsLeadProvider"],
@@ -188,7 +193,8 @@ REST_FRAMEWORK = {
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.IgnoreAcceptNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
-    "ALLOWED_VERSIONS": ["v1", "v2", "v3"],
+    # "v3-rect": the rewrite's v3 contract, served at /api/v3/ to rewrite-flavoured providers (api/rect/).
+    "ALLOWED_VERSIONS": ["v1", "v2", "v3", "v3-rect"],
     "UNAUTHENTICATED_USER": None,
 }
 

@@ -14,6 +14,7 @@ from participants.models import (
     EARLY_ROLL_OUT_COMPLETION_DATE,
     UNCHALLENGED,
     Cohort,
+    ContractFlavour,
     DeclarationType,
     DeferralReason,
     EarlyRollOutMentor,
@@ -106,6 +107,12 @@ def _check_mergeable(*, from_participant: Participant, to_participant: Participa
 # (decisions §4): one it cannot see, or sees only through a challenged partnership, is refused
 # exactly like an unknown id.
 
+# The withdrawal reasons a provider may send: the original's five; the rewrite's contract adds one.
+ORIGINAL_WITHDRAWAL_REASONS = tuple(
+    reason for reason in WithdrawalReason.values if reason != WithdrawalReason.CHANGED_LEAD_PROVIDER
+)
+REWRITE_WITHDRAWAL_REASONS = tuple(WithdrawalReason.values)
+
 PARTICIPANT_NOT_RECOGNISED = (
     "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again."
 )
@@ -148,12 +155,20 @@ class _ActionTarget:
 
 
 @transaction.atomic
-def participant_withdraw(*, lead_provider: LeadProvider, participant_id, course_identifier, reason) -> Enrolment:
-    """Rules §3.2: the provider stops training the participant (a deferred one too)."""
+def participant_withdraw(
+    *,
+    lead_provider: LeadProvider,
+    participant_id,
+    course_identifier,
+    reason,
+    allowed_reasons: tuple[str, ...] = ORIGINAL_WITHDRAWAL_REASONS,
+) -> Enrolment:
+    """Rules §3.2: the provider stops training the participant (a deferred one too). The rewrite's
+    contract also accepts `changed-lead-provider` (REWRITE_WITHDRAWAL_REASONS)."""
     target = _action_target(lead_provider=lead_provider, participant_id=participant_id, course=course_identifier)
     errors = target.errors
     if target.enrolment is not None:
-        errors += _reason_errors(reason, WithdrawalReason.values)
+        errors += _reason_errors(reason, allowed_reasons)
         if target.period.training_status == TrainingStatus.WITHDRAWN:
             errors.append(("participant_profile", ALREADY_WITHDRAWN))
     _refuse_if(errors)
@@ -1352,3 +1367,17 @@ def _touch_school_cohort_if_partnered_changed(partnership: Partnership, was_in_p
     )
     if not touched:
         School.objects.filter(pk=partnership.school_id).update(updated_at=now)
+
+
+@transaction.atomic
+def lead_provider_set_contract_flavour(*, lead_provider: LeadProvider, contract_flavour: str) -> LeadProvider:
+    """Which v3 contract /api/v3/ speaks to the provider (issue 15). The provider's records do not
+    change, so nothing comes back into a sync; its next request is answered in the new flavour."""
+    if contract_flavour not in ContractFlavour.values:
+        raise ServiceValidationError([("contract_flavour", CONTRACT_FLAVOUR_INVALID)])
+    LeadProvider.objects.filter(pk=lead_provider.pk).update(contract_flavour=contract_flavour)
+    lead_provider.contract_flavour = contract_flavour
+    return lead_provider
+
+
+CONTRACT_FLAVOUR_INVALID = "The contract flavour must be one of: " + ", ".join(ContractFlavour.values) + "."

@@ -332,7 +332,12 @@ class _Writer:
 
     def _lead_provider(self, entry: dict, path: str) -> None:
         provider = self._find(LeadProvider, path, entry["id"], name__iexact=entry["name"])
-        self._save(provider, "lead providers", {"name": entry["name"], "vat_chargeable": entry["vat_chargeable"]}, path)
+        values = {
+            "name": entry["name"],
+            "vat_chargeable": entry["vat_chargeable"],
+            "contract_flavour": entry["contract_flavour"],
+        }
+        self._save(provider, "lead providers", values, path)
         raw = entry["token"]
         if raw is None:
             return
@@ -393,6 +398,11 @@ class _Writer:
                     "induction_programme_choice": item["induction_programme_choice"],
                     "pupil_premium_uplift": item["pupil_premium_uplift"],
                     "sparsity_uplift": item["sparsity_uplift"],
+                    "expression_of_interest_lead_provider": None
+                    if item["expression_of_interest"] is None
+                    else self._lead_provider_ref(
+                        item["expression_of_interest"], f"{path}.cohorts[{index}].expression_of_interest"
+                    ),
                 },
                 f"{path}.cohorts[{index}]",
             )
@@ -561,6 +571,8 @@ class _Writer:
             for name in (
                 "induction_start_date",
                 "induction_completion_date",
+                "most_recent_induction_period_end_date",
+                "working_pattern",
                 "mentor_completion_date",
                 "mentor_completion_reason",
                 "cohort_changed_after_payments_frozen",

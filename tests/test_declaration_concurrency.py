@@ -78,6 +78,7 @@ def test_concurrent_identical_submissions_make_exactly_one_declaration():
                 {
                     "title": "base",
                     "detail": "A declaration has already been submitted that will be, or has been, paid for this event",
+                    "code": "declaration.duplicate",
                 }
             ]
         }

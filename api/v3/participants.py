@@ -26,8 +26,8 @@ from participants.models import (
     EnrolmentKind,
     MentorCompletionReason,
     TrainingStatus,
-    WithdrawalReason,
 )
+from participants.services import ORIGINAL_WITHDRAWAL_REASONS
 
 SCHEDULE_IDENTIFIERS = [
     f"ecf-{kind}-{month}"
@@ -42,7 +42,7 @@ SORT_KEYS = {"created_at": "created_at", "updated_at": "updated_at"}
 
 
 class WithdrawalSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=WithdrawalReason.values)
+    reason = serializers.ChoiceField(choices=ORIGINAL_WITHDRAWAL_REASONS)
     date = serializers.DateTimeField()
 
 
@@ -113,7 +113,7 @@ class ParticipantFilterSerializer(serializers.Serializer):
 
 
 class WithdrawAttributesSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=WithdrawalReason.values)
+    reason = serializers.ChoiceField(choices=ORIGINAL_WITHDRAWAL_REASONS)
     course_identifier = serializers.ChoiceField(choices=CourseIdentifier.values)
 
 
