@@ -491,6 +491,24 @@ def participant_by_any_id(participant_id) -> Participant | None:
     return change.participant if change else None
 
 
+def participant_known_to(lead_provider_id, participant_id: uuid.UUID) -> dict | None:
+    """The person a (possibly retired) id names, as {"id", "trn", "trained"}, or None for an unknown id.
+
+    `trained` is whether the provider has ever trained them (an unchallenged period of any of their
+    enrolments): a write for a person it has not trained must answer as for an unknown id (issue
+    12.4), so this is one query whatever the answer is, and nothing more is read for such a person.
+    """
+    trained = Exists(visible_periods(lead_provider_id).filter(enrolment__participant_id=OuterRef("pk")))
+    columns = ("id", "trn", "trained", "rank")
+    named = Participant.objects.filter(pk=participant_id).annotate(rank=Value(0), trained=trained).values(*columns)
+    retired = (
+        Participant.objects.filter(id_changes__from_participant_id=participant_id)
+        .annotate(rank=Value(1), trained=trained)
+        .values(*columns)
+    )
+    return named.union(retired, all=True).order_by("rank").first()
+
+
 def enrolment_for_course(participant: Participant, course_identifier: str, *, lead_provider_id=None):
     """The person's active enrolment for a course (`ecf-induction` → ECT, `ecf-mentor` → mentor).
 
