@@ -12,6 +12,7 @@ from api.filters import Filters
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
+    DRY_RUN_PARAMETER,
     NOT_FOUND,
     PAGE_PARAMETER,
     UNAUTHORISED,
@@ -19,7 +20,7 @@ from api.schema import (
     UUID_PATH_PARAMETER,
     filter_parameter,
 )
-from api.views import ProviderViewSet, attributes_of
+from api.views import ProviderViewSet, attributes_of, dry_run_requested
 from declarations import selectors
 from declarations.models import (
     BILLABLE_STATES,
@@ -315,6 +316,7 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
         description="Not idempotent: resending a declaration that holds its event is refused with a `base` error.",
         operation_id="participant_declaration_create",
         tags=["Participant declarations"],
+        parameters=[DRY_RUN_PARAMETER],
         request={"application/json": declaration_request_schema()},
         responses={
             200: ParticipantDeclarationResponseSerializer,
@@ -324,7 +326,9 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
         },
     )
     def create(self, request):
-        declaration = declaration_submit(lead_provider=request.user, attributes=attributes_of(request))
+        declaration = declaration_submit(
+            lead_provider=request.user, attributes=attributes_of(request), dry_run=dry_run_requested(request)
+        )
         return self.respond(render_written_declaration(declaration))
 
     @extend_schema(

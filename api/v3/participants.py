@@ -9,6 +9,7 @@ from api.filters import Filters, cohort_condition, parse_sort
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
+    DRY_RUN_PARAMETER,
     NOT_FOUND,
     PAGE_PARAMETER,
     UNAUTHORISED,
@@ -17,7 +18,7 @@ from api.schema import (
     filter_parameter,
     sort_parameter,
 )
-from api.views import ProviderViewSet, participant_action
+from api.views import ProviderViewSet, dry_run_capable, participant_action
 from ecf import clock
 from participants import selectors
 from participants.models import (
@@ -316,11 +317,12 @@ class ParticipantViewSet(ProviderViewSet):
         summary="Notify that a participant has withdrawn from their course",
         operation_id="participant_withdraw",
         tags=["ECF Participant"],
-        parameters=[UUID_PATH_PARAMETER],
+        parameters=[UUID_PATH_PARAMETER, DRY_RUN_PARAMETER],
         request=WITHDRAW_REQUEST,
         responses=ACTION_RESPONSES,
     )
     @action(detail=True, methods=["put"], url_path="withdraw")
+    @dry_run_capable
     def withdraw(self, request, pk=None):
         return self._respond_with_participant(request.user, participant_action(request, pk, "withdraw"))
 
@@ -328,11 +330,12 @@ class ParticipantViewSet(ProviderViewSet):
         summary="Notify that a participant is taking a break from their course",
         operation_id="participant_defer",
         tags=["ECF Participant"],
-        parameters=[UUID_PATH_PARAMETER],
+        parameters=[UUID_PATH_PARAMETER, DRY_RUN_PARAMETER],
         request=DEFER_REQUEST,
         responses=ACTION_RESPONSES,
     )
     @action(detail=True, methods=["put"], url_path="defer")
+    @dry_run_capable
     def defer(self, request, pk=None):
         return self._respond_with_participant(request.user, participant_action(request, pk, "defer"))
 
@@ -340,11 +343,12 @@ class ParticipantViewSet(ProviderViewSet):
         summary="Notify that a participant is resuming their course",
         operation_id="participant_resume",
         tags=["ECF Participant"],
-        parameters=[UUID_PATH_PARAMETER],
+        parameters=[UUID_PATH_PARAMETER, DRY_RUN_PARAMETER],
         request=RESUME_REQUEST,
         responses=ACTION_RESPONSES,
     )
     @action(detail=True, methods=["put"], url_path="resume")
+    @dry_run_capable
     def resume(self, request, pk=None):
         return self._respond_with_participant(request.user, participant_action(request, pk, "resume"))
 
@@ -352,11 +356,12 @@ class ParticipantViewSet(ProviderViewSet):
         summary="Notify that a participant is changing training schedule",
         operation_id="participant_change_schedule",
         tags=["ECF Participant"],
-        parameters=[UUID_PATH_PARAMETER],
+        parameters=[UUID_PATH_PARAMETER, DRY_RUN_PARAMETER],
         request=CHANGE_SCHEDULE_REQUEST,
         responses=ACTION_RESPONSES,
     )
     @action(detail=True, methods=["put"], url_path="change-schedule")
+    @dry_run_capable
     def change_schedule(self, request, pk=None):
         enrolment = participant_action(request, pk, "change-schedule")
         return self._respond_with_participant(request.user, enrolment)
