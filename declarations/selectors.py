@@ -10,6 +10,7 @@ from datetime import date, datetime
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, UUIDField, Value
 
 from declarations.models import BILLABLE_STATES, SLOT_HOLDING_STATES, Declaration, DeclarationState
+from ecf.compiled_query import CompiledQuery
 from participants.models import Enrolment, InductionStatus, Milestone, TrainingPeriod, TrainingStatusChange
 from participants.selectors import visible_periods
 from statements.models import Statement, StatementStatus
@@ -83,7 +84,17 @@ def own_declaration(lead_provider_id, declaration_id) -> Declaration | None:
 # --- What the submission rules need (rules §4.4), in one query ------------------------------------
 
 
-def submission_facts(
+def submission_facts(**values) -> dict:
+    """Everything rules §4.4-§4.7 read about one enrolment for one submission, as one row (see
+    `_submission_facts_query` for the keys). Compiled once per process (ecf.compiled_query)."""
+    row = _SUBMISSION_FACTS.first(**values)
+    row.setdefault("period_status", None)
+    row.setdefault("period_delivery_partner_id", None)
+    row.setdefault("period_mentor_id", None)
+    return row
+
+
+def _submission_facts_query(
     *,
     lead_provider_id,
     enrolment_id,
@@ -93,7 +104,7 @@ def submission_facts(
     declaration_type: str | None,
     declared_at: datetime | None,
     today: date,
-) -> dict:
+) -> QuerySet:
     """Everything rules §4.4-§4.7 read about one enrolment for one submission, as one row.
 
     One query (each value is an indexed lookup in a subquery), read after the submission's locks
@@ -152,7 +163,7 @@ def submission_facts(
             .order_by("created_at", "id")
         )
         facts["same_trn_declaration_id"] = Subquery(same_trn.values("id")[:1])
-    row = (
+    return (
         Enrolment.objects.filter(pk=enrolment_id)
         .annotate(**facts)
         .values(
@@ -166,10 +177,8 @@ def submission_facts(
             cohort_id=F("schedule__cohort_id"),
             mentor_funding=F("schedule__cohort__mentor_funding"),
             detailed_evidence_types=F("schedule__cohort__detailed_evidence_types"),
-        )
-        .get()
+        )[:1]
     )
-    row.setdefault("period_status", None)
-    row.setdefault("period_delivery_partner_id", None)
-    row.setdefault("period_mentor_id", None)
-    return row
+
+
+_SUBMISSION_FACTS = CompiledQuery(_submission_facts_query)

@@ -26,6 +26,7 @@ from declarations.models import (
 from declarations.state_machine import Actor
 from ecf import clock, rfc3339
 from ecf.after_response import run_after_response
+from ecf.compiled_query import CompiledQuery
 from ecf.errors import InvalidAction, ServiceValidationError
 from participants import selectors as participant_selectors
 from participants.models import (
@@ -199,7 +200,7 @@ def _submit(submission: Submission, *, log_attempt: bool) -> Declaration:
         declaration_lock_teacher(trn=submission.person["trn"], participant_id=submission.person["id"])
         enrolment = _locked_enrolment(submission, kind)
         if enrolment is not None:
-            submission.enrolment_id = enrolment["pk"]
+            submission.enrolment_id = enrolment["id"]
             if enrolment["trained"]:
                 submission.facts = _facts(submission)
     errors = validate_submission(submission, now=clock.now())
@@ -228,18 +229,24 @@ def declaration_lock_teacher(*, trn: str | None, participant_id) -> None:
 def _locked_enrolment(submission: Submission, kind: str) -> dict | None:
     """The person's active enrolment for the course, locked (the participant actions and eligibility
     changes lock it too). After a merge a person can hold two of one kind: the one the provider
-    trains wins, then the newest. {"pk", "trained"}, `trained` meaning the provider trains it."""
-    trained = Exists(
-        participant_selectors.visible_periods(submission.lead_provider.pk).filter(enrolment_id=OuterRef("pk"))
+    trains wins, then the newest. {"id", "trained"}, `trained` meaning the provider trains it."""
+    return _LOCKED_ENROLMENT.first(
+        lead_provider_id=submission.lead_provider.pk, participant_id=submission.person["id"], kind=str(kind)
     )
+
+
+def _locked_enrolment_query(*, lead_provider_id, participant_id, kind):
+    trained = Exists(participant_selectors.visible_periods(lead_provider_id).filter(enrolment_id=OuterRef("pk")))
     return (
         Enrolment.objects.select_for_update(of=("self",))
-        .filter(participant_id=submission.person["id"], kind=kind, is_active=True)
+        .filter(participant_id=participant_id, kind=kind, is_active=True)
         .annotate(trained=trained)
         .order_by("-trained", "-created_at")
-        .values("pk", "trained")
-        .first()
+        .values("id", "trained")[:1]
     )
+
+
+_LOCKED_ENROLMENT = CompiledQuery(_locked_enrolment_query)
 
 
 def _facts(submission: Submission) -> dict:

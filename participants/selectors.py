@@ -32,6 +32,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Greatest, RowNumber
 
 from ecf import lookups  # noqa: F401  (registers `__one_of`, used below)
+from ecf.compiled_query import CompiledQuery
 from ecf.db_functions import IsoDate, Rfc3339, SortableTimestamp
 from participants.models import (
     KIND_FOR_COURSE,
@@ -498,6 +499,10 @@ def participant_known_to(lead_provider_id, participant_id: uuid.UUID) -> dict | 
     enrolments): a write for a person it has not trained must answer as for an unknown id (issue
     12.4), so this is one query whatever the answer is, and nothing more is read for such a person.
     """
+    return _PARTICIPANT_KNOWN_TO.first(lead_provider_id=lead_provider_id, participant_id=participant_id)
+
+
+def _participant_known_to_query(*, lead_provider_id, participant_id) -> QuerySet:
     trained = Exists(visible_periods(lead_provider_id).filter(enrolment__participant_id=OuterRef("pk")))
     columns = ("id", "trn", "trained", "rank")
     named = Participant.objects.filter(pk=participant_id).annotate(rank=Value(0), trained=trained).values(*columns)
@@ -506,7 +511,10 @@ def participant_known_to(lead_provider_id, participant_id: uuid.UUID) -> dict | 
         .annotate(rank=Value(1), trained=trained)
         .values(*columns)
     )
-    return named.union(retired, all=True).order_by("rank").first()
+    return named.union(retired, all=True).order_by("rank")[:1]
+
+
+_PARTICIPANT_KNOWN_TO = CompiledQuery(_participant_known_to_query)
 
 
 def enrolment_for_course(participant: Participant, course_identifier: str, *, lead_provider_id=None):
