@@ -30,6 +30,7 @@ from ecf.compiled_query import CompiledQuery
 from ecf.errors import InvalidAction, ServiceValidationError
 from participants import selectors as participant_selectors
 from participants.models import (
+    COURSE_FOR_KIND,
     KIND_FOR_COURSE,
     DeclarationType,
     EligibilityReason,
@@ -376,19 +377,27 @@ def _needs_output_statement(facts: dict) -> bool:
     return facts["eligibility_status"] == EligibilityStatus.ELIGIBLE or facts["identical_billable"]
 
 
+def evidence_accepted(*, detailed_evidence_types: bool, kind: str, declaration_type: str) -> tuple[frozenset, bool]:
+    """(the evidence_held values accepted, whether one is required) for a declaration type (rules §4.3).
+    For `started` in a cohort without detailed evidence types nothing is validated or stored."""
+    if not detailed_evidence_types:
+        return (frozenset(), False) if declaration_type == T.STARTED else (BASIC_EVIDENCE, True)
+    allowed = DETAILED_EVIDENCE[kind].get(declaration_type, frozenset())
+    return allowed, declaration_type != T.STARTED
+
+
 def _evidence_error(submission: Submission) -> str | None:
     facts = submission.facts
     evidence = submission.evidence_held
-    declaration_type = submission.declaration_type
-    if not facts["detailed_evidence_types"]:
-        if declaration_type == T.STARTED:
-            return None  # not validated, not stored
-        if not evidence:
-            return EVIDENCE_MISSING
-        return None if evidence in BASIC_EVIDENCE else EVIDENCE_NOT_AVAILABLE
+    if not facts["detailed_evidence_types"] and submission.declaration_type == T.STARTED:
+        return None  # not validated, not stored
+    allowed, required = evidence_accepted(
+        detailed_evidence_types=facts["detailed_evidence_types"],
+        kind=facts["kind"],
+        declaration_type=submission.declaration_type,
+    )
     if not evidence:
-        return None if declaration_type == T.STARTED else EVIDENCE_MISSING
-    allowed = DETAILED_EVIDENCE[facts["kind"]].get(declaration_type, frozenset())
+        return EVIDENCE_MISSING if required else None
     return None if evidence in allowed else EVIDENCE_NOT_AVAILABLE
 
 
@@ -428,6 +437,54 @@ def _create(submission: Submission) -> Declaration:
     state_machine.record_creation(declaration, actor=Actor.provider(submission.lead_provider))
     _update_mentor_completion(declaration)
     return declaration
+
+
+# --- What may be declared now (issue 16.4) ----------------------------------------------------------
+
+
+def declaration_options(*, lead_provider: LeadProvider, participant_id) -> list[dict] | None:
+    """For each enrolment the provider trains of this person, each declaration type: whether a POST
+    dated now would be accepted, the milestone window, the evidence accepted, and otherwise the
+    errors the POST would give. None when the id is unknown or names someone the provider never
+    trained (issue 12.4).
+
+    A read: it loads the same facts and runs the same `validate_submission` as the POST (one copy of
+    the rules), for a submission dated now carrying accepted evidence; it takes no lock and writes nothing.
+    """
+    parsed = _uuid(participant_id)
+    person = participant_selectors.participant_known_to(lead_provider.pk, parsed) if parsed else None
+    if person is None or not person["trained"]:
+        return None
+    now = clock.now()
+    declaration_date = rfc3339.format_timestamp(now)
+    options = []
+    for enrolment in participant_selectors.trained_enrolments(lead_provider.pk, participant_id=person["id"]):
+        course = str(COURSE_FOR_KIND[enrolment.kind])
+        types = []
+        for declaration_type in DeclarationType.values:
+            submission = Submission.of(
+                lead_provider, {"declaration_date": declaration_date, "declaration_type": declaration_type}
+            )
+            submission.course_identifier, submission.person, submission.enrolment_id = course, person, enrolment.pk
+            submission.facts = _facts(submission)
+            accepted, required = evidence_accepted(
+                detailed_evidence_types=submission.facts["detailed_evidence_types"],
+                kind=enrolment.kind,
+                declaration_type=declaration_type,
+            )
+            submission.evidence_held = min(accepted) if accepted else None
+            types.append(
+                {
+                    "declaration_type": declaration_type,
+                    "errors": validate_submission(submission, now=now),
+                    "milestone_start": submission.facts["milestone_start"],
+                    "milestone_end": submission.facts["milestone_end"],
+                    "evidence_accepted": sorted(accepted),
+                    "evidence_required": required,
+                }
+            )
+        options.append({"course_identifier": course, "cohort": enrolment.schedule.cohort_id, "types": types})
+    return options
 
 
 def _next_output_statement(lead_provider_id, cohort_id: int) -> Statement | None:

@@ -517,6 +517,16 @@ def _participant_known_to_query(*, lead_provider_id, participant_id) -> QuerySet
 _PARTICIPANT_KNOWN_TO = CompiledQuery(_participant_known_to_query)
 
 
+def trained_enrolments(lead_provider_id, *, participant_id) -> QuerySet[Enrolment]:
+    """The person's active enrolments that the provider trains (an unchallenged period), ECT first."""
+    trained = Exists(visible_periods(lead_provider_id).filter(enrolment_id=OuterRef("pk")))
+    return (
+        Enrolment.objects.filter(trained, participant_id=participant_id, is_active=True)
+        .select_related("schedule")
+        .order_by("kind", "created_at")
+    )
+
+
 def enrolment_for_course(participant: Participant, course_identifier: str, *, lead_provider_id=None):
     """The person's active enrolment for a course (`ecf-induction` → ECT, `ecf-mentor` → mentor).
 

@@ -18,6 +18,7 @@ from api.schema import (
     filter_parameter,
     sort_parameter,
 )
+from api.v3.declarable import DeclarableResponseSerializer, render_declarable
 from api.views import ProviderViewSet, dry_run_capable, participant_action
 from ecf import clock
 from participants import selectors
@@ -307,6 +308,25 @@ class ParticipantViewSet(ProviderViewSet):
     def retrieve(self, request, pk=None):
         participant_id = self.path_uuid(pk)
         data = render_participant(request.user.id, participant_id)
+        if data is None:
+            raise self.not_found()
+        return self.respond(data)
+
+    @extend_schema(
+        summary="What may be declared for a participant today",
+        description=(
+            "Per enrolment, each declaration type: whether a declaration dated now would be accepted, its "
+            "milestone window, the evidence accepted and, if not declarable, the errors the POST would give "
+            "(the same validation runs). A participant the provider has never trained is a 404."
+        ),
+        operation_id="participant_declarable",
+        tags=["ECF participants"],
+        parameters=[UUID_PATH_PARAMETER],
+        responses={200: DeclarableResponseSerializer, 401: UNAUTHORISED, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"], url_path="declarable")
+    def declarable(self, request, pk=None):
+        data = render_declarable(request.user, self.path_uuid(pk))
         if data is None:
             raise self.not_found()
         return self.respond(data)
