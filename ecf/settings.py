@@ -51,10 +51,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "api.request_log.RequestLogMiddleware",  # outermost: every response, even a redirect or a 429, gets its id
-    "ecf.after_response.AfterResponseMiddleware",  # work a service defers until the answer has been sent
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.ratelimit.RateLimitMiddleware",  # before sessions, auth and DRF: an over-limit request costs one query
+    "ecf.after_response.AfterResponseMiddleware",  # work a service defers until the answer has been sent
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "api.json_suffix.JsonSuffixMiddleware",  # `.json` on an API path changes nothing (api.md §1)
