@@ -283,12 +283,12 @@ def _visible_participant(lead_provider: LeadProvider, participant_id) -> Partici
         parsed = uuid.UUID(str(participant_id))
     except ValueError:
         return None
-    person = selectors.participant_by_any_id(parsed)
-    if person is None:
+    # One query whether the id is unknown or names someone the provider never trained, so the two
+    # cannot be told apart by the time the answer takes either (issue 12.4).
+    known = selectors.participant_known_to(lead_provider.pk, parsed)
+    if known is None or not known["trained"]:
         return None
-    if not selectors.visible_periods(lead_provider.pk).filter(enrolment__participant=person).exists():
-        return None
-    return person
+    return Participant.objects.get(pk=known["id"])
 
 
 def _training_status_change(target: _ActionTarget, *, lead_provider: LeadProvider, status: str, reason) -> Enrolment:

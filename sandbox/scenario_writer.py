@@ -14,6 +14,7 @@ from django.db.models import ProtectedError
 
 from declarations.models import ActorKind, Declaration, DeclarationState, DeclarationStateChange
 from declarations.models import IneligibilityReason as DeclarationIneligibility
+from declarations.services import declaration_lock_teacher
 from ecf import clock, rfc3339
 from ecf.errors import ServiceValidationError
 from participants.models import (
@@ -730,6 +731,9 @@ class _Writer:
         else:
             partner = period.partnership.delivery_partner if period is not None and period.partnership else None
 
+        # The lock every write of a teacher's declarations takes (issue 13.1), so a scenario loaded
+        # while providers post cannot pay one teacher twice either.
+        declaration_lock_teacher(trn=participant.trn, participant_id=participant.pk)
         declaration = Declaration.objects.filter(pk=entry["id"]).first()
         if declaration is not None and declaration.state != state:
             # An edited state means a different history. The database lets a state move only one
