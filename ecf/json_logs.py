@@ -8,6 +8,7 @@ the request line and every error with its traceback.
 
 import json
 import logging
+import logging.config
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -52,6 +53,13 @@ class TextFormatter(logging.Formatter):
             return line + "".join(f" {key}={fields[key]}" for key in keys if fields.get(key) is not None)
         request_id = current_request_id.get()
         return f"{line} [request {request_id}]" if request_id else line
+
+
+def configure(config: dict) -> None:
+    """settings.LOGGING_CONFIG: apply LOGGING, and send Python warnings through it too, so that
+    nothing reaches stderr as a line of another format."""
+    logging.config.dictConfig(config)
+    logging.captureWarnings(True)
 
 
 def logging_config(*, format: str, level: str) -> dict:

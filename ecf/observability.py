@@ -12,6 +12,7 @@ import time
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 
 from ecf import metrics
 from ecf.json_logs import FIELDS, current_request_id
@@ -23,11 +24,15 @@ VERSION_IN_PATH = re.compile(r"^/api/(v\d+)/")
 
 def request_route(request: HttpRequest) -> str:
     """A label of bounded cardinality: the URL's name (e.g. `v3:participant-detail`), never its path."""
+    if request.path_info.startswith("/" + settings.STATIC_URL.lstrip("/")):
+        return "static"
     match = getattr(request, "resolver_match", None)
     if match is None:
-        if request.path_info.startswith("/" + settings.STATIC_URL.lstrip("/")):
-            return "static"
-        return "unmatched"
+        # Answered before URL resolution (a 429 from the rate limit, an HTTPS redirect): same label anyway.
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return "unmatched"
     if match.app_name == "admin" or match.namespace.startswith("admin"):
         return "admin"
     return match.view_name if match.url_name else "unmatched"  # the catch-all 404 has no name

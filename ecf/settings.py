@@ -156,6 +156,7 @@ LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"
 # json: one JSON object per line (ecf/json_logs.py), what `make serve` and production write; text for `make run`.
 LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "text", ("json", "text"))
 LOGGING = logging_config(format=LOG_FORMAT, level=LOG_LEVEL)
+LOGGING_CONFIG = "ecf.json_logs.configure"
 
 # GET /metrics (ecf/metrics.py) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

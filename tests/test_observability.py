@@ -108,12 +108,14 @@ def test_requests_are_counted_by_route_version_method_and_status(client, scrapin
 
 
 def test_detail_routes_are_labelled_by_name_never_by_the_id_in_the_path(client, scraping, provider_client):
+    detail = {"route": "v3:participant-detail", "version": "v3", "method": "GET", "status": "404"}
+    before = requests_counted(**detail)
+
     provider_client.get("/api/v3/participants/ecf/6a1a0f4e-9c7b-4f6e-8d50-1f0c7d1e2a3b")
 
     text = scrape(client)
     assert "6a1a0f4e" not in text
-    detail = {"route": "v3:participant-detail", "version": "v3", "method": "GET", "status": "404"}
-    assert sample(text, "ecf_http_requests_total", **detail) == 1
+    assert sample(text, "ecf_http_requests_total", **detail) == before + 1
 
 
 def test_the_rate_limits_429s_are_counted(client, scraping, settings, lead_provider):
@@ -124,7 +126,11 @@ def test_the_rate_limits_429s_are_counted(client, scraping, settings, lead_provi
     statuses = [client.get("/api/v3/ping", HTTP_AUTHORIZATION=f"Bearer {token}").status_code for _ in range(3)]
 
     assert statuses == [200, 429, 429]
-    assert sample(scrape(client), "ecf_http_rate_limited_total", version="v3") == before + 2
+    text = scrape(client)
+    assert sample(text, "ecf_http_rate_limited_total", version="v3") == before + 2
+    # Refused before URL resolution, still labelled with the route asked for.
+    refused = {"route": "v3:ping", "version": "v3", "method": "GET", "status": "429"}
+    assert sample(text, "ecf_http_requests_total", **refused) >= 2
 
 
 # ---------------------------------------------------------------------------------------
