@@ -3,7 +3,9 @@
 * Metrics: prometheus-client's multiprocess mode. Every worker writes its counts into
   PROMETHEUS_MULTIPROC_DIR, which must be empty when the server starts (stale files would be added
   in) and is the server's own (never shared between servers). A dead worker's live gauges are
-  dropped; its counters are kept, so totals never go backwards.
+  dropped; its counters are kept, so totals never go backwards. With `--preload` the application
+  (and prometheus-client) would load before on_starting: set PROMETHEUS_MULTIPROC_DIR in the
+  environment then, or the workers would count in memory each on its own.
 * Logs: gunicorn's own messages (worker timeouts, boot errors) as JSON lines on stderr like
   Django's; gunicorn's access log stays off: ecf.observability writes the richer line per request.
 """
