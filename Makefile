@@ -60,6 +60,12 @@ fuzz: venv
 drill: venv
 	$(PY) scripts/fault_drill.py
 
+## The scheduled jobs (jobs/schedule.py) in a loop, as each app server runs them beside gunicorn; each job runs
+## once across servers (a PostgreSQL advisory lock). `make jobs JOBS_ARGS=--once` for one pass (docs/deployment.md).
+.PHONY: jobs
+jobs: venv
+	$(PY) manage.py run_jobs $(JOBS_ARGS)
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

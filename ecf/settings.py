@@ -10,6 +10,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from ecf.env import email_settings, env_bool, env_choice, env_int, env_list, env_str
+from ecf.json_logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,10 +48,12 @@ INSTALLED_APPS = [
     "notifications",
     "api",
     "sandbox",
+    "jobs",
 ]
 
 MIDDLEWARE = [
     "api.request_log.RequestLogMiddleware",  # outermost: every response, even a redirect or a 429, gets its id
+    "ecf.observability.ObservabilityMiddleware",  # metrics and the JSON line of every request, 429s included
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.ratelimit.RateLimitMiddleware",  # before sessions, auth and DRF: an over-limit request costs one query
@@ -168,12 +171,15 @@ globals().update(
 DEFAULT_FROM_EMAIL = env_str("EMAIL_FROM", "Early career teacher training <no-reply@ecf-lead-provider-api.invalid>")
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-}
+# json: one JSON object per line (ecf/json_logs.py), what `make serve` and production write; text for `make run`.
+LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "text", ("json", "text"))
+LOGGING = logging_config(format=LOG_FORMAT, level=LOG_LEVEL)
+LOGGING_CONFIG = "ecf.json_logs.configure"
+
+# GET /metrics (ecf/metrics.py) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters (or unset to switch /metrics off)")
 
 # Every error item the API sends carries a registered code (api/error_codes.py). Outside production an
 # error without one is refused loudly, so a test that produces it fails; production sends a fallback code.
@@ -221,7 +227,9 @@ SPECTACULAR_SETTINGS = {
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     # Load balancers probe over plain HTTP inside the network; a redirect would read as "down".
-    SECURE_REDIRECT_EXEMPT = [r"^healthcheck$"]
+    # The same for the Prometheus scraper on /metrics (token-protected, never routed from outside:
+    # docs/deployment.md).
+    SECURE_REDIRECT_EXEMPT = [r"^healthcheck$", r"^metrics$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -35,5 +35,4 @@ BIN="${VENV:-.venv}/bin"
 exec "$BIN/gunicorn" ecf.wsgi:application \
   --workers "${WEB_CONCURRENCY:-4}" \
   --bind "127.0.0.1:${PORT:-8000}" \
-  --access-logfile - \
-  --error-logfile -
+  --config python:ecf.gunicorn_conf

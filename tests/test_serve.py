@@ -14,6 +14,7 @@ from tests import served
 
 SERVE = str(served.ROOT / "scripts" / "serve.sh")
 HTTPS = {"X-Forwarded-Proto": "https"}  # what the TLS proxy in front adds
+METRICS_TOKEN = "serve-test-metrics-token-" + "0123456789" * 2
 
 
 def production(**overrides: str) -> dict[str, str]:
@@ -84,9 +85,9 @@ def test_production_settings_keep_connections_serve_compressed_static_files_and_
         "static": "whitenoise.storage.CompressedManifestStaticFilesStorage",
         "middleware": [
             "api.request_log.RequestLogMiddleware",
+            "ecf.observability.ObservabilityMiddleware",
             "django.middleware.security.SecurityMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
-            "api.ratelimit.RateLimitMiddleware",
         ],
         "rate": [True, 1000, 300],
         "cookies": [True, True, True],
@@ -112,14 +113,26 @@ def test_rate_limit_and_connection_age_come_from_the_environment():
 
 
 @pytest.fixture(scope="module")
-def site(django_db_setup, tmp_path_factory):
+def serve_directory(tmp_path_factory):
+    return tmp_path_factory.mktemp("serve")
+
+
+@pytest.fixture(scope="module")
+def site(django_db_setup, serve_directory):
     if connection.vendor != "postgresql":
         pytest.skip("make serve runs on PostgreSQL only")
     port = served.free_port()
-    directory = tmp_path_factory.mktemp("serve")
-    env = served.production_env(PORT=str(port), WEB_CONCURRENCY="2", STATIC_ROOT=str(directory / "static"))
+    directory = serve_directory
+    env = served.production_env(
+        PORT=str(port), WEB_CONCURRENCY="2", STATIC_ROOT=str(directory / "static"), METRICS_TOKEN=METRICS_TOKEN
+    )
     with served.running([SERVE], env=env, port=port, log=directory / "serve.log") as base:
         yield base
+
+
+@pytest.fixture(scope="module")
+def serve_log(site, serve_directory):
+    return serve_directory / "serve.log"
 
 
 def test_served_healthcheck_answers_over_plain_http_for_the_load_balancer(site):
@@ -174,3 +187,24 @@ def test_served_swagger_ui_loads_its_own_scripts(site):
     assert page.status == 200
     assert answer.status == 200
     assert "javascript" in answer.headers["Content-Type"]
+
+
+def test_served_metrics_answer_the_scraper_over_plain_http_and_no_one_else(site):
+    served.fetch(f"{site}/api/v3/ping", {**HTTPS, "Authorization": "Bearer unknown-token"})
+
+    scrape = served.fetch(f"{site}/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"})
+    refused = served.fetch(f"{site}/metrics", {**HTTPS, "Authorization": "Bearer guess"})
+
+    assert scrape.status == 200
+    assert 'ecf_http_requests_total{method="GET",route="v3:ping",status="401",version="v3"}' in scrape.body.decode()
+    assert refused.status == 401
+
+
+def test_served_requests_are_logged_as_json_lines(site, serve_log):
+    served.fetch(f"{site}/api/v3/ping", {**HTTPS, "Authorization": "Bearer unknown-token", "X-Request-Id": "serve-1"})
+
+    # The log lines (migrate's and collectstatic's own output before them is not logging).
+    entries = [json.loads(line) for line in serve_log.read_text().splitlines() if line.startswith("{")]
+    (line,) = [entry for entry in entries if entry.get("request_id") == "serve-1"]
+    assert (line["logger"], line["status"], line["route"], line["version"]) == ("ecf.request", 401, "v3:ping", "v3")
+    assert "unknown-token" not in serve_log.read_text()
