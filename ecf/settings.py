@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After the rate limit (a replay counts) and before the sandbox clock (keys expire in real time).
+    "api.idempotency.IdempotencyMiddleware",
     "ecf.clock.ServerDateMiddleware",
     "api.versioning.VersionPolicyMiddleware",
 ]
