@@ -194,3 +194,40 @@ def idempotency_keys_purge(*, now=None) -> int:
     now = now or clock.now()
     deleted, _ = IdempotencyKey.objects.filter(created_at__lte=now - REPLAY_WINDOW).delete()
     return deleted
+
+
+PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[!-~]+$"},
+    "example": "0b7a9c1e-5d0f-4f6e-9f34-6d1c2b7e8a90",
+    "description": (
+        "Optional. A key you choose for this request (a UUID is a good choice), so it can be retried "
+        "safely: sent again with the same key and the same request within 24 hours, it is not run again "
+        "and you get the first answer (status, body, Content-Type) with `Idempotent-Replayed: true`. "
+        "The same key with a different request is a 422. While the first request is still running a "
+        "retry waits for its answer (a 409 if it is still running after 10 seconds). Keys are your own: "
+        "no other lead provider's request ever replays your answer. Answers with a 5xx status, 401, 403, "
+        "408, 409, 425 and 429 are not kept (retry with the same key). Requests with `dry_run` are never "
+        f"kept. 1 to {MAX_KEY_LENGTH} visible ASCII characters, else a 400."
+    ),
+}
+
+
+def document_idempotency_key(result, generator, request, public):
+    """Postprocessing hook: every POST, PUT and PATCH of the version takes the optional header, and
+    may answer 409 (the first request with the key is still running) and 400 (a malformed key), in
+    the error envelope its 422 documents."""
+    result.setdefault("components", {}).setdefault("parameters", {})["IdempotencyKey"] = PARAMETER
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method.upper() not in METHODS or not isinstance(operation, dict):
+                continue
+            operation.setdefault("parameters", []).append({"$ref": "#/components/parameters/IdempotencyKey"})
+            responses = operation.setdefault("responses", {})
+            if "422" not in responses:
+                continue
+            responses.setdefault("409", {**responses["422"], "description": STILL_RUNNING})
+            responses.setdefault("400", {**responses["422"], "description": f"Bad request. {KEY_INVALID}."})
+    return result

@@ -194,6 +194,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "api.schema.document_both_json_media_types",
         "api.versioning.describe_version",
+        "api.idempotency.document_idempotency_key",
     ],
 }
 

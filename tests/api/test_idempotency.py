@@ -3,6 +3,7 @@
 import json
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -280,3 +281,22 @@ def test_the_longest_key_is_accepted(provider_client, ect):
 def test_without_a_valid_token_the_answer_is_the_401_whatever_the_key(api_client, ect):
     response = declare(api_client, "v3", declaration_body(ect), key="x" * 1000)
     assert response.status_code == 401
+
+
+# --- Documented -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_post_and_put_documents_the_optional_header(version):
+    schema = json.loads((Path(__file__).resolve().parents[2] / "openapi" / f"{version}.json").read_text())
+    writes = [
+        operation
+        for path_item in schema["paths"].values()
+        for method, operation in path_item.items()
+        if method in ("post", "put", "patch")
+    ]
+    assert writes
+    for operation in writes:
+        assert {"$ref": "#/components/parameters/IdempotencyKey"} in operation["parameters"]
+    header = schema["components"]["parameters"]["IdempotencyKey"]
+    assert (header["in"], header["name"], header["required"]) == ("header", "Idempotency-Key", False)
