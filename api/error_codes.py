@@ -30,6 +30,11 @@ CODES: dict[str, str] = {
     "request.method_not_allowed": "The path exists but not for this HTTP method.",
     "request.too_many": "Rate limit exceeded; retry after the `Retry-After` seconds.",
     "request.bad_parameter": "A query parameter is malformed (the message says which).",
+    "request.dry_run_invalid": "`dry_run` is neither `true` nor `false`.",
+    "request.idempotency_key_invalid": "The `Idempotency-Key` header is empty, too long or not visible ASCII.",
+    "request.idempotency_key_reused": "This `Idempotency-Key` was used with a different request in the last 24 hours.",
+    "request.idempotency_key_in_progress": "The first request with this `Idempotency-Key` is still running; "
+    "retry with the same key.",
     "resource.not_found": "No record with this id is visible to the calling provider.",
     "api.version_retired": "This API version has been retired; move to the current one.",
     # Filters and paging
@@ -99,12 +104,16 @@ CODES: dict[str, str] = {
 @cache
 def message_codes() -> dict[str, str]:
     """Message text (or template) → code. Built on first use: the services import api.errors' neighbours."""
-    from api import errors, filters, pagination
+    from api import errors, filters, idempotency, pagination, views
     from declarations import services as declarations
     from participants import services as participants
 
     return {
         errors.BAD_JSON_DETAIL: "request.invalid_body",
+        views.DRY_RUN_INVALID: "request.dry_run_invalid",
+        idempotency.KEY_INVALID: "request.idempotency_key_invalid",
+        idempotency.KEY_REUSED: "request.idempotency_key_reused",
+        idempotency.STILL_RUNNING: "request.idempotency_key_in_progress",
         filters.FILTER_NOT_A_HASH: "filter.not_a_hash",
         filters.UPDATED_SINCE_ERROR: "filter.invalid_date",
         filters.UUID_FILTER_ERROR: "filter.invalid_uuid",

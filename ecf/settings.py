@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After the rate limit (a replay counts) and before the sandbox clock (keys expire in real time).
+    "api.idempotency.IdempotencyMiddleware",
     "ecf.clock.ServerDateMiddleware",
     "api.flavours.FlavourMiddleware",  # after the clock (token use is stamped with it), before URL resolution
     "api.versioning.VersionPolicyMiddleware",
@@ -221,6 +223,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "api.schema.document_both_json_media_types",
         "api.versioning.describe_version",
+        "api.idempotency.document_idempotency_key",
     ],
 }
 

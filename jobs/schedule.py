@@ -8,6 +8,7 @@ from datetime import time, timedelta
 
 from django.conf import settings
 
+from api.idempotency import idempotency_keys_purge
 from api.ratelimit import rate_limit_windows_purge
 from api.request_log import request_logs_purge
 from declarations.payments import statements_mark_payable
@@ -43,3 +44,8 @@ def send_emails() -> str:
         raise RuntimeError("EMAIL_URL is not set: nothing can be delivered (messages stay in the outbox)")
     report = emails_send_due(limit=500)
     return f"emails: {report}"
+
+
+@scheduled("purge_idempotency_keys", at=time(3, 15))
+def purge_idempotency_keys() -> str:
+    return f"deleted {idempotency_keys_purge()} idempotency keys past their 24-hour replay window"

@@ -267,9 +267,7 @@ def _action_target(*, lead_provider: LeadProvider, participant_id, course) -> _A
     if errors:
         return _ActionTarget(participant=participant, enrolment=None, period=None, errors=errors)
     # Serialise actions on one enrolment: a second request waits here, then sees the first one's result.
-    enrolment = (
-        Enrolment.objects.select_for_update(of=("self",)).select_related("schedule__cohort").get(pk=enrolment.pk)
-    )
+    enrolment = _lock_enrolment(enrolment, "schedule__cohort")
     period = selectors.latest_periods(lead_provider.pk).filter(enrolment=enrolment).select_related("schedule").first()
     if period is None:  # the provider does not train this enrolment (another one of the person's, maybe)
         errors.append(("participant_id", PARTICIPANT_NOT_RECOGNISED))
@@ -637,7 +635,7 @@ def partnership_change_delivery_partner(
     if partnership is not None:
         School.objects.select_for_update().filter(pk=partnership.school_id).first()  # lock order as confirm
         partnership = (
-            Partnership.objects.select_for_update()
+            Partnership.objects.select_for_update(of=("self",))  # not the cohort row, which every write references
             .filter(pk=partnership.pk, lead_provider_id=lead_provider.pk, relationship=False)
             .select_related("cohort")
             .first()
@@ -806,17 +804,18 @@ def _attach_unpartnered_periods(partnership: Partnership, *, now) -> list[Traini
     """Provider-led training at the school in the cohort that waited for a partnership now trains under
     this one: each current period is closed and continued by a copy with the partnership (the
     provider then sees the participant). Periods that already ended stay as they were."""
-    waiting = (
-        TrainingPeriod.objects.select_for_update()
-        .filter(
-            school_id=partnership.school_id,
-            cohort_id=partnership.cohort_id,
-            training_programme=TrainingProgramme.PROVIDER_LED,
-            partnership__isnull=True,
-        )
-        .filter(Q(end_date__isnull=True) | Q(end_date__gt=now))
-        .order_by("created_at", "id")
+    waiting = TrainingPeriod.objects.filter(
+        Q(end_date__isnull=True) | Q(end_date__gt=now),
+        school_id=partnership.school_id,
+        cohort_id=partnership.cohort_id,
+        training_programme=TrainingProgramme.PROVIDER_LED,
+        partnership__isnull=True,
     )
+    # Lock order of every write: school, then enrolments (by id), then their periods. The school is
+    # locked already; the enrolments are locked before the periods, as the participant actions do.
+    enrolments = Enrolment.objects.select_for_update().filter(id__in=waiting.values("enrolment_id")).order_by("pk")
+    list(enrolments.values_list("pk", flat=True))
+    waiting = waiting.select_for_update().order_by("created_at", "id")
     return [_change_period(period, now=now, partnership_id=partnership.pk) for period in waiting]
 
 
@@ -929,6 +928,7 @@ def participant_join_school(
     A leaver the old school has not reported leaves on the joining date. Training status carries over
     when the provider stays; a new provider starts `active`. The new school's mentor, if any, is given
     as `mentor` (a mentor training record). Returns the joining period."""
+    School.objects.select_for_update().filter(pk=school.pk).first()  # lock order: school, then enrolment
     enrolment = _lock_enrolment(enrolment)
     now = clock.now()
     start = _instant(start_date)
@@ -1206,11 +1206,17 @@ def provider_relationship_delete(*, relationship: ProviderRelationship) -> None:
     DeliveryPartner.objects.filter(pk=delivery_partner_id).update(updated_at=clock.now())
 
 
-def _lock_enrolment(enrolment: Enrolment) -> Enrolment:
-    """Serialise with the provider actions and declarations, which lock the enrolment too."""
-    return (
-        Enrolment.objects.select_for_update(of=("self",)).select_related("participant", "schedule").get(pk=enrolment.pk)
-    )
+def _lock_enrolment(enrolment: Enrolment, *related: str) -> Enrolment:
+    """Serialise on the enrolment row (provider actions, transfers and declarations all lock it), then
+    read it afresh with `related` (default: participant and schedule).
+
+    The lock is taken by a query without joins, on purpose: PostgreSQL re-checks a waiting locking
+    query's join against the row the holder committed, but with the joined rows it read before
+    waiting, so a lock joined to the schedule found no row at all once the holder changed the
+    schedule (`Enrolment.DoesNotExist`, issue 13.2). The read after the lock sees the committed row.
+    """
+    Enrolment.objects.select_for_update().filter(pk=enrolment.pk).values_list("pk").get()
+    return Enrolment.objects.select_related(*(related or ("participant", "schedule"))).get(pk=enrolment.pk)
 
 
 def _current_period(enrolment: Enrolment) -> TrainingPeriod | None:

@@ -100,7 +100,13 @@ def test_a_dry_run_value_that_is_not_true_or_false_is_a_400(provider_client, ect
     response = post(provider_client, "v3", declaration(ect.participant), f"?dry_run={value}")
     assert response.status_code == 400
     assert response.json() == {
-        "errors": [{"title": "Bad request", "detail": "The 'dry_run' parameter must be true or false."}]
+        "errors": [
+            {
+                "title": "Bad request",
+                "detail": "The 'dry_run' parameter must be true or false.",
+                "code": "request.dry_run_invalid",
+            }
+        ]
     }
     assert everything() == before
 
