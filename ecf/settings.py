@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "statements",
     "declarations",
     "api",
+    "sandbox",
 ]
 
 MIDDLEWARE = [

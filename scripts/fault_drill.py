@@ -318,12 +318,12 @@ def plan_declarations(threads: int, per_provider: int) -> list[Plan]:
     """Plans of the providers with the most acceptable declarations, first."""
     from django.db import transaction
 
-    from api.sandbox import sandbox_token
     from declarations.models import Declaration
     from declarations.services import declaration_submit
     from ecf import clock
     from ecf.errors import ServiceValidationError
     from participants.models import Enrolment, LeadProvider, Milestone
+    from sandbox.world import sandbox_token
 
     now = clock.now()
     plans = []
