@@ -83,6 +83,9 @@ PER_PROVIDER = 60
 TWINS_PER_CLIENT = 3
 # States that pay (rules §4.6: one teacher, one paid-for event, whatever the number of accounts).
 PAYING_STATES = ("eligible", "payable", "paid")
+# States that hold a participant's slot for an event (rules §4.6): at most one per body. An
+# `ineligible` (same-TRN) declaration holds none, so sending its body again rightly records another.
+SLOT_STATES = ("submitted", *PAYING_STATES)
 PHASES = ("before", "kill", "recovered", "exhaust", "after")
 FAULT_PHASES = ("kill", "exhaust")
 # GET requests of the mix (v3 and v1 lists, small pages).
@@ -564,8 +567,9 @@ def phase_counts(outcomes: Iterable[Outcome], timeline: Timeline) -> dict[str, C
     return phases
 
 
-def answered_ids(outcomes: Iterable[Outcome]) -> dict[str, Outcome]:
-    return {o.declaration_id: o for o in outcomes if o.declaration_id and o.kind != "duplicate"}
+def answered_ids(outcomes: Iterable[Outcome], kinds=("post", "retry", "duplicate")) -> dict[str, Outcome]:
+    """Declaration id -> the request answered 200 with it."""
+    return {o.declaration_id: o for o in outcomes if o.declaration_id and o.kind in kinds}
 
 
 def check_lost(outcomes: list[Outcome], written: list[Written]) -> list[str]:
@@ -579,15 +583,17 @@ def check_lost(outcomes: list[Outcome], written: list[Written]) -> list[str]:
 
 
 def check_doubled(outcomes: list[Outcome], written: list[Written]) -> list[str]:
-    """One body, one declaration: nothing written twice for a key, no deliberate duplicate accepted."""
+    """One body, one live declaration: no key holds two slots, no deliberate duplicate took one."""
     by_key = defaultdict(list)
     for w in written:
-        by_key[w.key].append(w.id)
-    problems = [f"doubled: one body {key} wrote {ids}" for key, ids in sorted(by_key.items()) if len(ids) > 1]
+        if w.state in SLOT_STATES:
+            by_key[w.key].append(w.id)
+    problems = [f"doubled: one body {key} holds {ids}" for key, ids in sorted(by_key.items()) if len(ids) > 1]
+    states = {w.id: w.state for w in written}
     problems += [
-        f"doubled: a deliberate duplicate {o.key} was answered 200 ({o.declaration_id})"
+        f"doubled: a deliberate duplicate {o.key} was answered 200 ({o.declaration_id}, {states[o.declaration_id]})"
         for o in outcomes
-        if o.kind == "duplicate" and o.status == 200
+        if o.kind == "duplicate" and o.declaration_id and states.get(o.declaration_id) in SLOT_STATES
     ]
     return problems
 
@@ -630,7 +636,7 @@ def check_commit_then_5xx(outcomes: list[Outcome], written: list[Written]) -> li
 
 def check_successes(outcomes: list[Outcome], planned: int, threshold: float = SUCCESS_THRESHOLD) -> list[str]:
     """Enough of the plan went through once the faults were over (a 200 after any retries)."""
-    succeeded = {o.key for o in answered_ids(outcomes).values()}
+    succeeded = {o.key for o in answered_ids(outcomes, kinds=("post", "retry")).values()}
     if planned and len(succeeded) >= threshold * planned:
         return []
     refused = Counter(f"{o.status} {o.detail[:80]}" for o in outcomes if o.kind == "post" and o.status != 200)
@@ -734,7 +740,7 @@ def print_server_errors(log: Path) -> None:
 
 
 def print_checks(results: dict[str, list[str]], outcomes, written, planned: int) -> None:
-    answered = answered_ids(outcomes)
+    answered = answered_ids(outcomes, kinds=("post", "retry"))
     states = Counter(w.state for w in written)
     print(
         f"\nDeclarations: {planned} planned, {len({o.key for o in answered.values()})} answered 200, "

@@ -85,16 +85,30 @@ def test_one_body_stored_twice_is_doubled():
     result = failing(problems_of(outcomes, written))
 
     assert list(result) == ["nothing doubled", "no commit-then-5xx"]
-    assert result["nothing doubled"] == [f"doubled: one body {key(3)} wrote ['declaration-3', 'declaration-3-again']"]
+    assert result["nothing doubled"] == [f"doubled: one body {key(3)} holds ['declaration-3', 'declaration-3-again']"]
 
 
-def test_a_deliberate_duplicate_answered_200_is_doubled():
+@pytest.mark.parametrize("state", ["submitted", "eligible"])
+def test_a_deliberate_duplicate_that_took_a_slot_is_doubled(state):
     outcomes, written = good_set()
     outcomes.append(Outcome("duplicate", 40.0, 40.1, 200, key=key(2), declaration_id="declaration-2b"))
+    written.append(Written("declaration-2b", key(2), state, trn="0000002"))
 
-    assert failing(problems_of(outcomes, written)) == {
-        "nothing doubled": [f"doubled: a deliberate duplicate {key(2)} was answered 200 (declaration-2b)"]
-    }
+    result = failing(problems_of(outcomes, written))
+
+    assert result["nothing doubled"] == [
+        f"doubled: one body {key(2)} holds ['declaration-2', 'declaration-2b']",
+        f"doubled: a deliberate duplicate {key(2)} was answered 200 (declaration-2b, {state})",
+    ]
+
+
+def test_the_body_of_a_same_trn_duplicate_sent_again_records_another_ineligible_one():
+    """Rules §4.6: an `ineligible` declaration holds no slot, so this is the contract, not a double."""
+    outcomes, written = good_set()
+    outcomes.append(Outcome("duplicate", 40.0, 40.1, 200, key=key(101), declaration_id="declaration-101b"))
+    written.append(Written("declaration-101b", key(101), "ineligible", trn="1234567"))
+
+    assert failing(problems_of(outcomes, written)) == {}
 
 
 @pytest.mark.parametrize("second_state", ["eligible", "payable", "paid"])
