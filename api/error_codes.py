@@ -30,6 +30,8 @@ CODES: dict[str, str] = {
     "request.method_not_allowed": "The path exists but not for this HTTP method.",
     "request.too_many": "Rate limit exceeded; retry after the `Retry-After` seconds.",
     "request.bad_parameter": "A query parameter is malformed (the message says which).",
+    "request.nul_character": "A text value of the body contains the NUL character (U+0000), which no field accepts.",
+    "filter.nul_character": "A filter's value contains the NUL character (`%00`).",
     "request.dry_run_invalid": "`dry_run` is neither `true` nor `false`.",
     "request.idempotency_key_invalid": "The `Idempotency-Key` header is empty, too long or not visible ASCII.",
     "request.idempotency_key_reused": "This `Idempotency-Key` was used with a different request in the last 24 hours.",
@@ -104,12 +106,14 @@ CODES: dict[str, str] = {
 @cache
 def message_codes() -> dict[str, str]:
     """Message text (or template) → code. Built on first use: the services import api.errors' neighbours."""
-    from api import errors, filters, idempotency, pagination, views
+    from api import errors, filters, idempotency, pagination, parsers, views
     from declarations import services as declarations
     from participants import services as participants
 
     return {
         errors.BAD_JSON_DETAIL: "request.invalid_body",
+        parsers.NUL_IN_BODY: "request.nul_character",
+        filters.NUL_IN_FILTER: "filter.nul_character",
         views.DRY_RUN_INVALID: "request.dry_run_invalid",
         idempotency.KEY_INVALID: "request.idempotency_key_invalid",
         idempotency.KEY_REUSED: "request.idempotency_key_reused",

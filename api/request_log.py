@@ -76,8 +76,12 @@ def _response_body(response: HttpResponse) -> str:
 
 
 def _text(raw: bytes) -> str:
-    # PostgreSQL text cannot hold NUL; a log must take whatever a caller sent.
-    return raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    return _without_nul(raw.decode("utf-8", errors="replace"))
+
+
+def _without_nul(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; a log must take whatever a caller sent (`/api/v3/%00` too).
+    return text.replace("\x00", "\ufffd")
 
 
 def _store(request: HttpRequest, body: bytes, response: HttpResponse) -> None:
@@ -91,7 +95,7 @@ def _store(request: HttpRequest, body: bytes, response: HttpResponse) -> None:
                 request_id=request.request_id,
                 lead_provider=lead_provider if isinstance(lead_provider, LeadProvider) else None,
                 method=request.method[:10],
-                path=request.path,
+                path=_without_nul(request.path),
                 query_string=_text(request.META.get("QUERY_STRING", "").encode("latin-1", errors="replace")),
                 request_body=_text(body),
                 response_status=response.status_code,
