@@ -140,7 +140,7 @@ def test_served_api_answers_with_request_id_and_rate_limit_headers(site):
 
     assert answer.status == 401
     assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["X-Request-Id"])
-    assert (answer.headers["RateLimit-Limit"], answer.headers["RateLimit-Remaining"]) == ("1000", "999")
+    assert (answer.headers["RateLimit-Limit"], answer.headers["RateLimit-Remaining"]) == ("1000", "1000")
     assert answer.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
 
 
