@@ -3,10 +3,15 @@ anything reads it, declared (Content-Length) or not (chunked)."""
 
 import io
 import json
+import socket
+import threading
+from contextlib import suppress
 
 import pytest
+from django.db import connection
 
 from api.models import ApiRequestLog
+from tests import served
 
 DECLARATIONS = "/api/v3/participant-declarations"
 TOO_LARGE = {
@@ -113,3 +118,58 @@ def test_a_chunked_body_within_the_limit_is_read_as_sent(provider_client):
 
 def test_the_limit_is_a_setting_and_django_never_buffers_more(settings):
     assert settings.MAX_REQUEST_BODY_BYTES == settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 64 * 1024
+
+
+# ---------------------------------------------------------------------------------------
+# In a real worker: a 45 MB body leaves gunicorn's memory where it was (the issue measured 1.33 GB).
+
+BIG_BODY_BYTES = 45 * 1024 * 1024
+# Python's own noise between two requests is a few hundred kB; reading the body would be ~1 GB.
+ALLOWED_GROWTH_KB = 8 * 1024
+
+
+def post_without_waiting_to_finish(port: int, path: str, length: int) -> bytes:
+    """Declare `length` bytes and send them from a thread; return whatever the server answers."""
+    connection = socket.create_connection(("127.0.0.1", port), timeout=120)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"X-Forwarded-Proto: https\r\nContent-Length: {length}\r\n\r\n"
+    )
+    connection.sendall(head.encode())
+
+    def send_body():
+        chunk = b" " * (1024 * 1024)
+        with suppress(OSError):  # the server may answer and close before taking it all: that is the point
+            for _ in range(length // len(chunk)):
+                connection.sendall(chunk)
+
+    sender = threading.Thread(target=send_body, daemon=True)
+    sender.start()
+    answer = b""
+    with suppress(OSError):
+        while chunk := connection.recv(65536):
+            answer += chunk
+    sender.join(timeout=120)
+    connection.close()
+    return answer
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_45_mb_body_does_not_grow_the_worker(tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("the served processes run on PostgreSQL")
+    port = served.free_port()
+    env = served.production_env(STATIC_ROOT=str(tmp_path))
+    command = served.gunicorn(port=port, workers=1)
+
+    with served.running_process(command, env=env, port=port, log=tmp_path / "gunicorn.log") as (base, master):
+        (worker,) = served.children(master.pid)
+        served.fetch(f"{base}/api/v3/ping", {"X-Forwarded-Proto": "https"})  # the worker is warm
+        before = served.peak_memory_kb(worker)
+        answer = post_without_waiting_to_finish(port, DECLARATIONS, BIG_BODY_BYTES)
+        after = served.peak_memory_kb(worker)
+
+    print(f"worker peak RSS {before} kB before, {after} kB after a {BIG_BODY_BYTES} byte body")
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    assert b'"title":"Request body too large"' in answer
+    assert after - before < ALLOWED_GROWTH_KB
