@@ -64,3 +64,52 @@ def _last_modified(response: HttpResponse) -> datetime | None:
         except ValueError:
             return None
     return None
+
+
+# ---------------------------------------------------------------------------------------
+# The OpenAPI documents (a postprocessing hook; non-breaking: an optional request header, optional
+# response headers and one more status)
+
+IF_NONE_MATCH_PARAMETER = {
+    "in": "header",
+    "name": "If-None-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The ETag of an answer you already hold. When it is still current the answer is "
+    "`304 Not Modified` with no body, and the request does not count against the rate limit.",
+}
+ETAG_HEADER = {
+    "schema": {"type": "string"},
+    "description": "A tag of this exact answer (it differs per provider). Send it back as `If-None-Match`.",
+}
+LAST_MODIFIED_HEADER = {
+    "schema": {"type": "string"},
+    "description": "For one record: its `updated_at`, as an HTTP date.",
+}
+NOT_MODIFIED_RESPONSE = {
+    "description": "Not Modified: the answer is the one tagged by `If-None-Match`. No body; not counted "
+    "against the rate limit.",
+    "headers": {"ETag": ETAG_HEADER},
+}
+
+
+def document_conditional_get(result, generator, request, public):
+    """Every JSON GET documents If-None-Match, ETag (and Last-Modified) and the 304 answer.
+
+    The CSV exports stream their rows and carry no tag, so they are left as they are.
+    """
+    for path, path_item in result.get("paths", {}).items():
+        operation = path_item.get("get")
+        if not isinstance(operation, dict) or path.endswith(".csv"):
+            continue
+        parameters = operation.setdefault("parameters", [])
+        if not any(parameter.get("name") == "If-None-Match" for parameter in parameters):
+            parameters.append(IF_NONE_MATCH_PARAMETER)
+        responses = operation.setdefault("responses", {})
+        if "200" in responses:
+            headers = responses["200"].setdefault("headers", {})
+            headers.setdefault("ETag", ETAG_HEADER)
+            if "{" in path:
+                headers.setdefault("Last-Modified", LAST_MODIFIED_HEADER)
+            responses.setdefault("304", NOT_MODIFIED_RESPONSE)
+    return result

@@ -221,6 +221,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "api.schema.document_both_json_media_types",
         "api.versioning.describe_version",
+        "api.conditional.document_conditional_get",
     ],
 }
 

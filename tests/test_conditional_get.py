@@ -1,7 +1,9 @@
 """Issue 16.1: every API GET has an ETag (and Last-Modified for one record); If-None-Match with the
 current tag gets 304 with no body, and a 304 does not count against the per-token rate limit."""
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -131,3 +133,21 @@ def test_over_the_limit_a_conditional_get_is_refused_before_the_view_runs(limite
     assert refused.status_code == 429
     # Nothing of the list is read for a caller out of requests (the tag needs the rendered body).
     assert not [query for query in queries if "participants_participant" in query["sql"]]
+
+
+@pytest.mark.parametrize("version", ["v1", "v2", "v3"])
+def test_every_json_get_documents_the_conditional_headers_and_the_304(version):
+    document = json.loads((Path(__file__).resolve().parent.parent / "openapi" / f"{version}.json").read_text())
+    gets = {path: item["get"] for path, item in document["paths"].items() if "get" in item}
+
+    undocumented = [
+        path
+        for path, operation in gets.items()
+        if not path.endswith(".csv")
+        and not (
+            any(parameter["name"] == "If-None-Match" for parameter in operation["parameters"])
+            and "ETag" in operation["responses"]["200"]["headers"]
+            and "304" in operation["responses"]
+        )
+    ]
+    assert gets and not undocumented
