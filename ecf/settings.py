@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "statements",
     "declarations",
     "api",
+    "sandbox",
 ]
 
 MIDDLEWARE = [
