@@ -168,9 +168,9 @@ class ClientRateLimitMiddleware:
             return self._refuse(limit, window, now)
         try:
             count = throttle_hit(scope="client", key=address, window=window)
-        except DatabaseError:
+        except DatabaseError as error:
             # The database being down is the health check's news; the request will say so itself.
-            logger.warning("Could not count a request of %s against the per-address limit", address, exc_info=True)
+            logger.warning("Could not count a request against the per-address limit: %s", error)
             return self.get_response(request)
         if count > limit:
             self._remember(address, window)

@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "ecf.content_security_policy.ContentSecurityPolicyMiddleware",  # admin and docs pages
     "ecf.clock.ServerDateMiddleware",
     "api.versioning.VersionPolicyMiddleware",
 ]
@@ -172,6 +173,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 # per rate-limit window, bodies cut to this many bytes.
 REQUEST_LOG_PER_PROVIDER = env_int("REQUEST_LOG_PER_PROVIDER", 100, minimum=0)
 REQUEST_LOG_BODY_BYTES = env_int("REQUEST_LOG_BODY_BYTES", 16 * 1024, minimum=0)
+
+# Back-office logins (ecf.login_throttle): this many failures per user name, or per client address,
+# within one fixed window lock further attempts until the window ends.
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20, minimum=1)
+LOGIN_THROTTLE_WINDOW_SECONDS = env_int("LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60, minimum=1)
+
+# Sent on the admin and the API docs pages (ecf.content_security_policy).
+from ecf.content_security_policy import POLICY as _DEFAULT_CSP  # noqa: E402
+
+CONTENT_SECURITY_POLICY = env_str("CONTENT_SECURITY_POLICY", _DEFAULT_CSP)
 
 # `make bench` only (scripts/bench, issue 9): the floor views under /_bench/ and per-request query
 # counts written to BENCHMARK_QUERY_LOG. Never on in a real deployment.
