@@ -9,8 +9,11 @@ from contextlib import suppress
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 
 from api.models import ApiRequestLog
+from participants.models import LeadProvider
+from participants.tokens import api_token_create
 from tests import served
 
 DECLARATIONS = "/api/v3/participant-declarations"
@@ -128,11 +131,12 @@ BIG_BODY_BYTES = 45 * 1024 * 1024
 ALLOWED_GROWTH_KB = 8 * 1024
 
 
-def post_without_waiting_to_finish(port: int, path: str, length: int) -> bytes:
+def post_without_waiting_to_finish(port: int, path: str, length: int, token: str) -> bytes:
     """Declare `length` bytes and send them from a thread; return whatever the server answers."""
     connection = socket.create_connection(("127.0.0.1", port), timeout=120)
     head = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\n"
         f"X-Forwarded-Proto: https\r\nContent-Length: {length}\r\n\r\n"
     )
     connection.sendall(head.encode())
@@ -158,6 +162,9 @@ def post_without_waiting_to_finish(port: int, path: str, length: int) -> bytes:
 def test_a_45_mb_body_does_not_grow_the_worker(tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("the served processes run on PostgreSQL")
+    # With a valid token: DRF reads the body only once the caller is authenticated.
+    with override_settings(SECRET_KEY=served.SERVER_SECRET_KEY):
+        token = api_token_create(lead_provider=LeadProvider.objects.create(name="Big Body Provider"))
     port = served.free_port()
     env = served.production_env(STATIC_ROOT=str(tmp_path))
     command = served.gunicorn(port=port, workers=1)
@@ -166,7 +173,7 @@ def test_a_45_mb_body_does_not_grow_the_worker(tmp_path):
         (worker,) = served.children(master.pid)
         served.fetch(f"{base}/api/v3/ping", {"X-Forwarded-Proto": "https"})  # the worker is warm
         before = served.peak_memory_kb(worker)
-        answer = post_without_waiting_to_finish(port, DECLARATIONS, BIG_BODY_BYTES)
+        answer = post_without_waiting_to_finish(port, DECLARATIONS, BIG_BODY_BYTES, token)
         after = served.peak_memory_kb(worker)
 
     print(f"worker peak RSS {before} kB before, {after} kB after a {BIG_BODY_BYTES} byte body")
