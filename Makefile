@@ -15,11 +15,13 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-## Serve the sandbox on the embedded SQLite database (or DATABASE_URL), with seeded data.
+## Serve the sandbox on the embedded SQLite database (or DATABASE_URL), with seeded data, on PORT (8000).
+## Emails the service writes are delivered every 10 s by send_emails, printed to the console.
 run: venv
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py seed_sandbox
-	$(PY) manage.py runserver 0.0.0.0:$(PORT)
+	$(PY) manage.py seed_sandbox --base-url http://localhost:$(PORT)
+	$(PY) manage.py send_emails --loop 10 & trap 'kill $$! 2>/dev/null' EXIT; \
+		$(PY) manage.py runserver 0.0.0.0:$(PORT)
 
 ## Serve as in production: gunicorn (WEB_CONCURRENCY workers, default 4) on 127.0.0.1:$(PORT), PostgreSQL,
 ## DEBUG off, static files by whitenoise. Needs DATABASE_URL and SECRET_KEY (see scripts/serve.sh).
@@ -73,8 +75,10 @@ fmt: venv
 bench: venv
 	$(PY) scripts/bench/run.py
 
-## Write the generated OpenAPI documents (committed; a test fails when they are stale).
+## Write the generated OpenAPI documents (committed; a test fails when they are stale): v1, v2, v3 and v3-rect.
 schema: venv
 	for version in v1 v2 v3; do \
 		$(PY) manage.py spectacular --api-version $$version --format openapi-json --validate --fail-on-warn --file openapi/$$version.json || exit 1; \
 	done
+	# The rewrite's v3 contract flavour (api/rect/): its own URL conf, served at /api/v3/ to rewrite-flavoured providers.
+	$(PY) manage.py spectacular --urlconf api.rect.root_urls --api-version v3-rect --format openapi-json --validate --fail-on-warn --file openapi/v3-rect.json

@@ -12,6 +12,7 @@ UPDATED_SINCE_ERROR = "The filter '#/updated_since' must be a valid RCF3339 date
 TRAINING_STATUS_ERROR = 'The filter \'#/training_status\' must be ["active", "deferred", "withdrawn"]'
 REQUIRED_COHORT_ERROR = "The filter '#/cohort' must be included in your request"
 FILTER_NOT_A_HASH = "Filter must be a hash"
+UUID_FILTER_ERROR = "The filter '#/{name}' must be a valid UUID"
 # Without filter[cohort], lists only show cohorts after this year (api.md §6.3).
 DEFAULT_MIN_COHORT_EXCLUSIVE = 2020
 
@@ -72,7 +73,7 @@ class Filters:
             return None
         value = _as_uuid(raw.strip())
         if value is None:
-            raise BadRequest(f"The filter '#/{name}' must be a valid UUID")
+            raise BadRequest(UUID_FILTER_ERROR.format(name=name))
         return value
 
     def training_status(self) -> str | None:

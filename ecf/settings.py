@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from ecf.env import env_bool, env_choice, env_int, env_list, env_str
+from ecf.env import email_settings, env_bool, env_choice, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "participants",
     "statements",
     "declarations",
+    "notifications",
     "api",
     "sandbox",
 ]
@@ -56,14 +57,17 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.ratelimit.RateLimitMiddleware",  # before sessions, auth and DRF: an over-limit request costs one query
+    "ecf.after_response.AfterResponseMiddleware",  # work a service defers until the answer has been sent
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "api.json_suffix.JsonSuffixMiddleware",  # `.json` on an API path changes nothing (api.md §1)
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ecf.content_security_policy.ContentSecurityPolicyMiddleware",  # admin and docs pages
     "ecf.clock.ServerDateMiddleware",
+    "api.flavours.FlavourMiddleware",  # after the clock (token use is stamped with it), before URL resolution
     "api.versioning.VersionPolicyMiddleware",
 ]
 
@@ -192,6 +196,19 @@ BENCHMARK_QUERY_LOG = env_str("BENCHMARK_QUERY_LOG", str(BASE_DIR / "bench-queri
 if BENCHMARK_FLOOR:
     MIDDLEWARE.insert(0, "benchmark.query_count.QueryCountMiddleware")
 
+# Email (the outbox in notifications/ is delivered by `manage.py send_emails`): EMAIL_URL chooses the
+# server; without it development prints messages to the console and tests keep them in memory.
+EMAIL_URL = env_str("EMAIL_URL", "")
+globals().update(
+    email_settings(
+        "EMAIL_URL",
+        "django.core.mail.backends.locmem.EmailBackend"
+        if ECF_ENV == "test"
+        else "django.core.mail.backends.console.EmailBackend",
+    )
+)
+DEFAULT_FROM_EMAIL = env_str("EMAIL_FROM", "Early career teacher training <no-reply@ecf-lead-provider-api.invalid>")
+
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {
     "version": 1,
@@ -199,6 +216,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+
+# Every error item the API sends carries a registered code (api/error_codes.py). Outside production an
+# error without one is refused loudly, so a test that produces it fails; production sends a fallback code.
+ERROR_CODES_STRICT = env_bool("ERROR_CODES_STRICT", not PRODUCTION)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.LeadProviderTokenAuthentication"],
@@ -210,11 +231,13 @@ REST_FRAMEWORK = {
         "api.parsers.TextJsonParser",
     ],
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_METADATA_CLASS": "api.renderers.AllowedMethodsOnly",
     # The contract ignores Accept: the path alone chooses JSON or CSV (api.md §1).
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.IgnoreAcceptNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
-    "ALLOWED_VERSIONS": ["v1", "v2", "v3"],
+    # "v3-rect": the rewrite's v3 contract, served at /api/v3/ to rewrite-flavoured providers (api/rect/).
+    "ALLOWED_VERSIONS": ["v1", "v2", "v3", "v3-rect"],
     "UNAUTHENTICATED_USER": None,
 }
 

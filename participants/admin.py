@@ -37,6 +37,7 @@ from participants.models import (
     ChallengeReason,
     Cohort,
     DeliveryPartner,
+    EarlyRollOutMentor,
     EligibilityReason,
     EligibilityStatus,
     Enrolment,
@@ -252,8 +253,8 @@ class MilestoneAdmin(admin.ModelAdmin):
 
 @admin.register(LeadProvider)
 class LeadProviderAdmin(UuidSearchMixin, admin.ModelAdmin):
-    list_display = ("name", "id", "vat_chargeable", "active_tokens", "created_at")
-    list_filter = ("vat_chargeable",)
+    list_display = ("name", "id", "contract_flavour", "vat_chargeable", "active_tokens", "created_at")
+    list_filter = ("contract_flavour", "vat_chargeable")
     search_fields = ("name",)
     uuid_search_fields = ("id",)
     readonly_fields = ("id", "created_at", "updated_at")
@@ -274,6 +275,8 @@ class LeadProviderAdmin(UuidSearchMixin, admin.ModelAdmin):
         saved = services.lead_provider_update(lead_provider=obj, name=obj.name)
         if "vat_chargeable" in form.changed_data:  # money only, shown to no provider
             LeadProvider.objects.filter(pk=obj.pk).update(vat_chargeable=obj.vat_chargeable)
+        if "contract_flavour" in form.changed_data:
+            services.lead_provider_set_contract_flavour(lead_provider=obj, contract_flavour=obj.contract_flavour)
         obj.updated_at = saved.updated_at
 
 
@@ -1081,3 +1084,11 @@ class ParticipantIdChangeAdmin(ReadOnlyAdminMixin, UuidSearchMixin, admin.ModelA
     uuid_search_fields = ("from_participant_id", "to_participant_id", "participant_id")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
+
+
+@admin.register(EarlyRollOutMentor)
+class EarlyRollOutMentorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Reference data, replaced whole by `manage.py load_early_roll_out_mentors FILE`."""
+
+    list_display = ("trn", "loaded_at")
+    search_fields = ("=trn",)

@@ -9,15 +9,20 @@ from django.db import transaction
 
 from ecf import clock
 from ecf.errors import ServiceValidationError
-from participants import selectors
+from participants import notices, selectors
 from participants.models import (
+    EARLY_ROLL_OUT_COMPLETION_DATE,
     UNCHALLENGED,
     Cohort,
+    ContractFlavour,
+    DeclarationType,
     DeferralReason,
+    EarlyRollOutMentor,
     Enrolment,
     EnrolmentKind,
     InductionStatus,
     LeadProvider,
+    MentorCompletionReason,
     Participant,
     ParticipantIdChange,
     Partnership,
@@ -102,6 +107,12 @@ def _check_mergeable(*, from_participant: Participant, to_participant: Participa
 # (decisions §4): one it cannot see, or sees only through a challenged partnership, is refused
 # exactly like an unknown id.
 
+# The withdrawal reasons a provider may send: the original's five; the rewrite's contract adds one.
+ORIGINAL_WITHDRAWAL_REASONS = tuple(
+    reason for reason in WithdrawalReason.values if reason != WithdrawalReason.CHANGED_LEAD_PROVIDER
+)
+REWRITE_WITHDRAWAL_REASONS = tuple(WithdrawalReason.values)
+
 PARTICIPANT_NOT_RECOGNISED = (
     "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again."
 )
@@ -144,16 +155,29 @@ class _ActionTarget:
 
 
 @transaction.atomic
-def participant_withdraw(*, lead_provider: LeadProvider, participant_id, course_identifier, reason) -> Enrolment:
-    """Rules §3.2: the provider stops training the participant (a deferred one too)."""
+def participant_withdraw(
+    *,
+    lead_provider: LeadProvider,
+    participant_id,
+    course_identifier,
+    reason,
+    allowed_reasons: tuple[str, ...] = ORIGINAL_WITHDRAWAL_REASONS,
+) -> Enrolment:
+    """Rules §3.2: the provider stops training the participant (a deferred one too). The rewrite's
+    contract also accepts `changed-lead-provider` (REWRITE_WITHDRAWAL_REASONS)."""
     target = _action_target(lead_provider=lead_provider, participant_id=participant_id, course=course_identifier)
     errors = target.errors
     if target.enrolment is not None:
-        errors += _reason_errors(reason, WithdrawalReason.values)
+        errors += _reason_errors(reason, allowed_reasons)
         if target.period.training_status == TrainingStatus.WITHDRAWN:
             errors.append(("participant_profile", ALREADY_WITHDRAWN))
     _refuse_if(errors)
-    return _training_status_change(target, lead_provider=lead_provider, status=TrainingStatus.WITHDRAWN, reason=reason)
+    period = target.period
+    enrolment = _training_status_change(
+        target, lead_provider=lead_provider, status=TrainingStatus.WITHDRAWN, reason=reason
+    )
+    notices.notify_withdrawal(period=period, lead_provider=lead_provider, reason=reason, at=enrolment.updated_at)
+    return enrolment
 
 
 @transaction.atomic
@@ -259,12 +283,12 @@ def _visible_participant(lead_provider: LeadProvider, participant_id) -> Partici
         parsed = uuid.UUID(str(participant_id))
     except ValueError:
         return None
-    person = selectors.participant_by_any_id(parsed)
-    if person is None:
+    # One query whether the id is unknown or names someone the provider never trained, so the two
+    # cannot be told apart by the time the answer takes either (issue 12.4).
+    known = selectors.participant_known_to(lead_provider.pk, parsed)
+    if known is None or not known["trained"]:
         return None
-    if not selectors.visible_periods(lead_provider.pk).filter(enrolment__participant=person).exists():
-        return None
-    return person
+    return Participant.objects.get(pk=known["id"])
 
 
 def _training_status_change(target: _ActionTarget, *, lead_provider: LeadProvider, status: str, reason) -> Enrolment:
@@ -661,6 +685,7 @@ def partnership_challenge(*, partnership: Partnership, reason: str) -> Partnersh
     Participant.objects.filter(id__in=partnership.training_periods.values("enrolment__participant_id")).update(
         updated_at=now
     )
+    notices.cancel_partnership_reminder(partnership=partnership)
     return partnership
 
 
@@ -773,6 +798,7 @@ def _partnership_report(partnership: Partnership, *, delivery_partner: DeliveryP
         Q(id__in=TrainingPeriod.objects.filter(school_id=partnership.school_id).values("enrolment__participant_id"))
         | Q(id__in=Enrolment.objects.filter(id__in=[p.mentor_id for p in attached]).values("participant_id"))
     ).update(updated_at=now)
+    notices.notify_partnership_reported(partnership=partnership)
     return partnership
 
 
@@ -1001,7 +1027,61 @@ def participant_correct_details(*, participant: Participant, full_name: str, trn
     if changed:
         participant.full_name, participant.trn = full_name, trn
         participant.save(update_fields=changed)  # moves updated_at (Timestamped)
+    if "trn" in changed:  # the early-roll-out list is by TRN
+        for enrolment in participant.enrolments.filter(kind=EnrolmentKind.MENTOR):
+            enrolment_refresh_mentor_completion(enrolment_id=enrolment.pk)
     return participant
+
+
+@transaction.atomic
+def enrolment_refresh_mentor_completion(*, enrolment_id) -> Enrolment:
+    """Rules §4.10, after a mentor's `completed` declaration is made, voided or clawed back, a TRN is
+    corrected or the early-roll-out list is loaded: a mentor on that list completed on 19 April 2021;
+    otherwise the latest slot-holding `completed` declaration gives the date; otherwise nothing.
+    A mentor marked `started_not_completed` is left as it is."""
+    enrolment = Enrolment.objects.select_for_update().select_related("participant").get(pk=enrolment_id)
+    if enrolment.kind != EnrolmentKind.MENTOR:
+        return enrolment
+    if enrolment.mentor_completion_reason == MentorCompletionReason.STARTED_NOT_COMPLETED:
+        return enrolment
+    trn = enrolment.participant.trn
+    latest = (
+        enrolment.declarations.filter(declaration_type=DeclarationType.COMPLETED, state__in=_SLOT_HOLDING_STATES)
+        .order_by("-declaration_date")
+        .first()
+    )
+    if trn and EarlyRollOutMentor.objects.filter(trn=trn).exists():
+        completion = (EARLY_ROLL_OUT_COMPLETION_DATE, MentorCompletionReason.COMPLETED_DURING_EARLY_ROLL_OUT)
+    elif latest is not None:
+        completion = (
+            latest.declaration_date.astimezone(UTC).date(),
+            MentorCompletionReason.COMPLETED_DECLARATION_RECEIVED,
+        )
+    else:
+        completion = (None, None)
+    enrolment.mentor_completion_date, enrolment.mentor_completion_reason = completion
+    enrolment.save(update_fields=["mentor_completion_date", "mentor_completion_reason"])
+    _touch(enrolment.participant, clock.now())
+    return enrolment
+
+
+@transaction.atomic
+def early_roll_out_mentors_replace(*, trns: list[str]) -> int:
+    """Replace the early-roll-out list (reference data) and bring every mentor whose standing changes
+    up to date. Returns how many mentor enrolments were refreshed."""
+    refused = [trn for trn in trns if not (len(trn) == 7 and trn.isascii() and trn.isdigit())]
+    if refused:
+        raise ServiceValidationError([("trn", f"{TRN_INVALID} ({', '.join(refused[:5])})")])
+    new, old = set(trns), set(EarlyRollOutMentor.objects.values_list("trn", flat=True))
+    now = clock.now()
+    EarlyRollOutMentor.objects.exclude(trn__in=new).delete()
+    EarlyRollOutMentor.objects.bulk_create(
+        [EarlyRollOutMentor(trn=trn, loaded_at=now) for trn in sorted(new - old)], ignore_conflicts=True
+    )
+    affected = Enrolment.objects.filter(kind=EnrolmentKind.MENTOR, participant__trn__in=new ^ old).order_by("pk")
+    for enrolment_id in affected.values_list("pk", flat=True):
+        enrolment_refresh_mentor_completion(enrolment_id=enrolment_id)
+    return len(affected)
 
 
 @transaction.atomic
@@ -1287,3 +1367,17 @@ def _touch_school_cohort_if_partnered_changed(partnership: Partnership, was_in_p
     )
     if not touched:
         School.objects.filter(pk=partnership.school_id).update(updated_at=now)
+
+
+@transaction.atomic
+def lead_provider_set_contract_flavour(*, lead_provider: LeadProvider, contract_flavour: str) -> LeadProvider:
+    """Which v3 contract /api/v3/ speaks to the provider (issue 15). The provider's records do not
+    change, so nothing comes back into a sync; its next request is answered in the new flavour."""
+    if contract_flavour not in ContractFlavour.values:
+        raise ServiceValidationError([("contract_flavour", CONTRACT_FLAVOUR_INVALID)])
+    LeadProvider.objects.filter(pk=lead_provider.pk).update(contract_flavour=contract_flavour)
+    lead_provider.contract_flavour = contract_flavour
+    return lead_provider
+
+
+CONTRACT_FLAVOUR_INVALID = "The contract flavour must be one of: " + ", ".join(ContractFlavour.values) + "."

@@ -1,5 +1,5 @@
 """Bad input, measured: schemathesis generates requests for every operation of openapi/v1.json,
-v2.json and v3.json (our own generated documents) and sends them to the Django app in-process
+v2.json, v3.json and v3-rect.json (our own generated documents) and sends them to the Django app in-process
 (WSGI, no server), authenticated as a sandbox provider with a full world of records. Every answer
 must be below 500, have a documented status code, and a body valid against the documented schema.
 
@@ -24,7 +24,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from ecf import clock
-from participants.models import LeadProvider
+from participants.models import ContractFlavour, LeadProvider
 from participants.tokens import api_token_create
 from tests.openapi import load
 from tests.visible import path_kind, visible_ids
@@ -167,6 +167,18 @@ def test_v2_answers_generated_requests_without_5xx_and_as_documented(case):
 
 @schemathesis.pytest.from_fixture("v3_schema").parametrize()
 def test_v3_answers_generated_requests_without_5xx_and_as_documented(case):
+    call_and_check(case)
+
+
+@pytest.fixture
+def v3_rect_schema(sandbox_ids):
+    """The rewrite's v3 (openapi/v3-rect.json), called by the same provider speaking the rewrite's contract."""
+    LeadProvider.objects.filter(name="Fuzz Sandbox Provider").update(contract_flavour=ContractFlavour.REWRITE)
+    return fuzz_schema("v3-rect", sandbox_ids)
+
+
+@schemathesis.pytest.from_fixture("v3_rect_schema").parametrize()
+def test_v3_rect_answers_generated_requests_without_5xx_and_as_documented(case):
     call_and_check(case)
 
 

@@ -67,7 +67,11 @@ def test_the_request_over_the_limit_gets_429_with_retry_after_in_the_error_envel
     assert (refused["RateLimit-Limit"], refused["RateLimit-Remaining"], refused["RateLimit-Reset"]) == ("3", "0", "200")
     assert refused.json() == {
         "errors": [
-            {"title": "Too many requests", "detail": "More than 3 requests in 300 seconds. Retry in 200 seconds."}
+            {
+                "title": "Too many requests",
+                "detail": "More than 3 requests in 300 seconds. Retry in 200 seconds.",
+                "code": "request.too_many",
+            }
         ]
     }
 
