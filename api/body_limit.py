@@ -22,7 +22,7 @@ TITLE = "Request body too large"
 def body_too_large(limit: int) -> HttpResponse:
     detail = f"The request body is larger than {limit} bytes, the most this service accepts."
     response = JsonResponse(
-        errors_body([(TITLE, detail)]),
+        errors_body([(TITLE, detail, "request.body_too_large")]),
         status=413,
         content_type=CONTENT_TYPE,
         json_dumps_params={"separators": (",", ":")},  # byte for byte what nginx answers at the edge

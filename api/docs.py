@@ -48,7 +48,9 @@ def swagger_urls() -> list:
         path(f"docs/{RECT_VERSION}/schema.json", rect_schema_view(), name="schema-v3-rect"),
         path(
             f"docs/{RECT_VERSION}/",
-            SpectacularSwaggerSplitView.as_view(url_name="schema-v3-rect", authentication_classes=[], permission_classes=[]),
+            SpectacularSwaggerSplitView.as_view(
+                url_name="schema-v3-rect", authentication_classes=[], permission_classes=[]
+            ),
             name="docs-v3-rect",
         ),
     ]

@@ -22,6 +22,7 @@ TOO_LARGE = {
         {
             "title": "Request body too large",
             "detail": "The request body is larger than 65536 bytes, the most this service accepts.",
+            "code": "request.body_too_large",
         }
     ]
 }
@@ -178,5 +179,5 @@ def test_a_45_mb_body_does_not_grow_the_worker(tmp_path):
 
     print(f"worker peak RSS {before} kB before, {after} kB after a {BIG_BODY_BYTES} byte body")
     assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
-    assert b'"title":"Request body too large"' in answer
+    assert b'"title":"Request body too large"' in answer and b'"code":"request.body_too_large"' in answer
     assert after - before < ALLOWED_GROWTH_KB

@@ -50,7 +50,11 @@ def test_the_429_says_when_to_retry_in_the_error_envelope(limited):
     assert (refused.status_code, refused["Retry-After"]) == (429, "200")
     assert refused.json() == {
         "errors": [
-            {"title": "Too many requests", "detail": "More than 3 requests in 300 seconds. Retry in 200 seconds."}
+            {
+                "title": "Too many requests",
+                "detail": "More than 3 requests in 300 seconds. Retry in 200 seconds.",
+                "code": "request.too_many",
+            }
         ]
     }
 

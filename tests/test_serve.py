@@ -257,6 +257,7 @@ def test_served_body_over_the_limit_is_refused_at_the_edge_in_the_envelope(site)
             {
                 "title": "Request body too large",
                 "detail": "The request body is larger than 65536 bytes, the most this service accepts.",
+                "code": "request.body_too_large",
             }
         ]
     }
