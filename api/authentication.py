@@ -1,9 +1,14 @@
 """Bearer tokens → lead provider (api.md §2). Digests and lookups live in participants.tokens."""
 
+from django.http import HttpRequest
 from rest_framework import authentication, exceptions, permissions
 
-from participants.models import LeadProvider
-from participants.tokens import lead_provider_for_token
+from participants.models import ApiToken, LeadProvider
+from participants.tokens import active_api_token
+
+# Set on the Django request by whoever resolved the token first (api.ratelimit, before DRF runs),
+# so one request looks its token up once.
+RESOLVED_TOKEN = "_resolved_api_token"
 
 
 class NotAuthenticated(exceptions.NotAuthenticated):
@@ -11,7 +16,7 @@ class NotAuthenticated(exceptions.NotAuthenticated):
 
 
 def raw_token(header: str) -> str:
-    """The token of `Authorization: Bearer <token>` (or the framework's `Token token="<token>"` form)."""
+    """The secret in any accepted spelling: `Bearer X` (any spacing), `Token X`, `Token token="X"`."""
     scheme, _, value = header.partition(" ")
     value = value.strip()
     if scheme == "Bearer":
@@ -23,22 +28,25 @@ def raw_token(header: str) -> str:
     return ""
 
 
+def request_api_token(request: HttpRequest) -> ApiToken | None:
+    """The active token the request's Authorization header carries, looked up once per request."""
+    if not hasattr(request, RESOLVED_TOKEN):
+        raw = raw_token(request.META.get("HTTP_AUTHORIZATION", ""))
+        setattr(request, RESOLVED_TOKEN, active_api_token(raw) if raw else None)
+    return getattr(request, RESOLVED_TOKEN)
+
+
 class LeadProviderTokenAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer <token>` (or the framework's `Token token="<token>"` form)."""
 
     def authenticate(self, request):
-        raw = raw_token(request.META.get("HTTP_AUTHORIZATION", ""))
-        if not raw:
+        token = request_api_token(request._request)
+        if token is None:
             raise NotAuthenticated()
-        # api.flavours.FlavourMiddleware has already looked up /api/v3/ tokens (to choose the URL conf).
-        looked_up = getattr(request._request, "authenticated_lead_provider", None)
-        reuse = looked_up is not None and looked_up[0] == raw
-        lead_provider = looked_up[1] if reuse else lead_provider_for_token(raw)
-        if lead_provider is None:
-            raise NotAuthenticated()
+        lead_provider = token.lead_provider
         request.lead_provider = lead_provider
         request._request.lead_provider = lead_provider  # read by api.request_log, outside DRF
-        return (lead_provider, raw)
+        return (lead_provider, token)
 
     _raw_token = staticmethod(raw_token)  # benchmark/floor.py reads tokens the same way
 

@@ -29,6 +29,7 @@ CODES: dict[str, str] = {
     "request.invalid_body": "The body is not JSON, or has no `data` object (JSON:API envelope).",
     "request.method_not_allowed": "The path exists but not for this HTTP method.",
     "request.too_many": "Rate limit exceeded; retry after the `Retry-After` seconds.",
+    "request.body_too_large": "The request body is over the size limit (64 KB by default); nothing was read.",
     "request.bad_parameter": "A query parameter is malformed (the message says which).",
     "request.nul_character": "A text value of the body contains the NUL character (U+0000), which no field accepts.",
     "filter.nul_character": "A filter's value contains the NUL character (`%00`).",

@@ -11,7 +11,6 @@ original's flavour, so every provider gets the original's v1 and v2.
 from django.urls import Resolver404, resolve
 
 from participants.models import ContractFlavour
-from participants.tokens import lead_provider_for_token
 
 ORIGINAL = ContractFlavour.ORIGINAL.value
 RECT = ContractFlavour.REWRITE.value
@@ -48,10 +47,12 @@ class FlavourMiddleware:
 
     def __call__(self, request):
         if request.path.startswith(FLAVOURED_PREFIX):
-            from api.authentication import raw_token
+            from api.authentication import raw_token, request_api_token
 
             raw = raw_token(request.META.get("HTTP_AUTHORIZATION", ""))
-            lead_provider = lead_provider_for_token(raw) if raw else None
+            # One lookup per request, shared with the rate limit and DRF's authentication.
+            token = request_api_token(request)
+            lead_provider = token.lead_provider if token else None
             request.authenticated_lead_provider = (raw, lead_provider)
             if lead_provider is not None and lead_provider.contract_flavour == RECT:
                 request.api_flavour = RECT

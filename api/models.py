@@ -82,3 +82,20 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} → {self.response_status or 'in progress'}"
+
+
+class ThrottleSlot(models.Model):
+    """One of a fixed number of counters, for counting callers that may be anyone (api.throttle).
+
+    A key (a client address, a login name) is hashed to a slot, so this table never holds more than
+    `THROTTLE_SLOTS` rows per scope whatever an attacker sends: a flood from a million addresses
+    rewrites the same rows instead of adding new ones. Two keys that share a slot share a count, which
+    can only make a limit stricter, never looser.
+    """
+
+    slot = models.PositiveIntegerField(primary_key=True)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"slot {self.slot} {self.window_start:%Y-%m-%d %H:%M:%S}: {self.count}"

@@ -4,6 +4,7 @@ Development defaults are safe and need nothing set. `ECF_ENV=production` turns D
 requires a real SECRET_KEY and switches on the HTTPS protections.
 """
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -54,6 +55,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "api.request_log.RequestLogMiddleware",  # outermost: every response, even a redirect or a 429, gets its id
     "ecf.observability.ObservabilityMiddleware",  # metrics and the JSON line of every request, 429s included
+    "api.body_limit.BodyLimitMiddleware",  # a body over the limit is refused before anything reads it
+    "api.ratelimit.ClientRateLimitMiddleware",  # per client address, every path, before any other work
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.ratelimit.RateLimitMiddleware",  # before sessions, auth and DRF: an over-limit request costs one query
@@ -67,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # After the rate limit (a replay counts) and before the sandbox clock (keys expire in real time).
     "api.idempotency.IdempotencyMiddleware",
+    "ecf.content_security_policy.ContentSecurityPolicyMiddleware",  # admin and docs pages
     "ecf.clock.ServerDateMiddleware",
     "api.flavours.FlavourMiddleware",  # after the clock (token use is stamped with it), before URL resolution
     "api.versioning.VersionPolicyMiddleware",
@@ -152,6 +156,44 @@ API_RATE_LIMIT_ENABLED = env_bool("API_RATE_LIMIT_ENABLED", ECF_ENV != "test")
 API_RATE_LIMIT = env_int("API_RATE_LIMIT", 1000, minimum=1)
 API_RATE_LIMIT_WINDOW_SECONDS = env_int("API_RATE_LIMIT_WINDOW_SECONDS", 300, minimum=1)
 
+# Per client address on every path (the rewrite's catch-all, issue 12.1), counted in a table of fixed
+# size (api.throttle). Off under ECF_ENV=test for the same reason as the per-token limit.
+CLIENT_RATE_LIMIT_ENABLED = env_bool("CLIENT_RATE_LIMIT_ENABLED", ECF_ENV != "test")
+CLIENT_RATE_LIMIT = env_int("CLIENT_RATE_LIMIT", 1500, minimum=1)
+CLIENT_RATE_LIMIT_WINDOW_SECONDS = env_int("CLIENT_RATE_LIMIT_WINDOW_SECONDS", 300, minimum=1)
+# X-Forwarded-For is believed only from these peers (addresses or networks; `unix`: a Unix-socket peer,
+# as nginx is in front of gunicorn under `make serve`). Never trust it from anyone else (api.client_address).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        _proxy == "unix" or ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        _message = f"TRUSTED_PROXIES must list IP addresses, networks or 'unix', got {_proxy!r}"
+        raise ImproperlyConfigured(_message) from None
+# Slots per scope of api.throttle's fixed-size counter table (its row count can never exceed 4 × this).
+THROTTLE_SLOTS = env_int("THROTTLE_SLOTS", 65536, minimum=1)
+
+# Request bodies over this are refused with 413 before they are read (api.body_limit); nginx applies
+# the same limit at the edge. The largest legitimate request is a few KB.
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+# The error log (api.request_log): authenticated requests only, at most this many entries per provider
+# per rate-limit window, bodies cut to this many bytes.
+REQUEST_LOG_PER_PROVIDER = env_int("REQUEST_LOG_PER_PROVIDER", 100, minimum=0)
+REQUEST_LOG_BODY_BYTES = env_int("REQUEST_LOG_BODY_BYTES", 16 * 1024, minimum=0)
+
+# Back-office logins (ecf.login_throttle): this many failures per user name, or per client address,
+# within one fixed window lock further attempts until the window ends.
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20, minimum=1)
+LOGIN_THROTTLE_WINDOW_SECONDS = env_int("LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60, minimum=1)
+
+# Sent on the admin and the API docs pages (ecf.content_security_policy).
+from ecf.content_security_policy import POLICY as _DEFAULT_CSP  # noqa: E402
+
+CONTENT_SECURITY_POLICY = env_str("CONTENT_SECURITY_POLICY", _DEFAULT_CSP)
+
 # `make bench` only (scripts/bench, issue 9): the floor views under /_bench/ and per-request query
 # counts written to BENCHMARK_QUERY_LOG. Never on in a real deployment.
 BENCHMARK_FLOOR = env_bool("BENCHMARK_FLOOR", False)
@@ -224,6 +266,7 @@ SPECTACULAR_SETTINGS = {
         "api.schema.document_both_json_media_types",
         "api.versioning.describe_version",
         "api.idempotency.document_idempotency_key",
+        "api.conditional.document_conditional_get",
     ],
 }
 

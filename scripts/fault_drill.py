@@ -781,6 +781,8 @@ def main() -> int:
             "WEB_CONCURRENCY": str(args.workers),
             # The limiter stays on (it writes to the database on every request) but is not the subject.
             "API_RATE_LIMIT": "1000000",
+            # Likewise the per-address limit: every drill client comes from 127.0.0.1.
+            "CLIENT_RATE_LIMIT": "1000000",
         }
         say(f"seeding a sandbox of {args.participants} participants on a throwaway cluster")
         manage(env, "migrate", "--no-input", "-v", "0")
