@@ -45,9 +45,9 @@ def noon():
 def test_the_schedule_holds_the_daily_jobs():
     assert run_jobs("--list").splitlines() == [
         "mark_statements_payable: every 1 day, 0:00:00 at 00:05 UTC",
-        "purge_idempotency_keys: every 1 day, 0:00:00 at 03:15 UTC",
         "purge_request_logs: every 1 day, 0:00:00 at 03:00 UTC",
         "send_emails: every 0:05:00 at 00:00 UTC",
+        "purge_idempotency_keys: every 1 day, 0:00:00 at 03:15 UTC",
     ]
 
 
@@ -56,9 +56,9 @@ def test_one_pass_runs_every_due_job_and_records_its_success(noon):
 
     assert output.splitlines() == [
         "mark_statements_payable: ran: 0 statement(s) became payable",
-        "purge_idempotency_keys: ran: deleted 0 idempotency keys past their 24-hour replay window",
         "purge_request_logs: ran: deleted 0 API error log entries older than 30 days and 0 ended rate-limit windows",
         "send_emails: ran: emails: 0 sent, 0 to retry, 0 failed",
+        "purge_idempotency_keys: ran: deleted 0 idempotency keys past their 24-hour replay window",
     ]
     runs = list(JobRun.objects.order_by("name").values_list("name", "succeeded", "finished_at"))
     assert runs == [

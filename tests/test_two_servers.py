@@ -159,7 +159,7 @@ def wait_until_blocked(watcher: psycopg.Connection, process: subprocess.Popen) -
 def test_a_job_started_by_the_runner_of_every_server_runs_once(tmp_path):
     statement = StatementFactory(year=2025, month=2)  # cut-off 31 January 2025: due
     lines = [DeclarationFactory(eligible=True, statement=statement) for _ in range(3)]
-    env = served.production_env(STATIC_ROOT=str(tmp_path))
+    env = served.production_env(STATIC_ROOT=str(tmp_path), EMAIL_URL="console://")  # send_emails needs a server
 
     # Server a's runner takes the job's lock and then waits on the statement, which this test holds:
     # server b's runner starts while the job is running on a.
@@ -183,7 +183,8 @@ def test_a_job_started_by_the_runner_of_every_server_runs_once(tmp_path):
     assert "mark_statements_payable: ran: 1 statement(s) became payable" in first_out
     assert "mark_statements_payable: running elsewhere" in second_out
     runs = list(JobRun.objects.filter(succeeded=True).order_by("name").values_list("name", flat=True))
-    assert runs == ["mark_statements_payable", "purge_request_logs"]  # each once, on one server or the other
+    # each once, on one server or the other
+    assert runs == ["mark_statements_payable", "purge_idempotency_keys", "purge_request_logs", "send_emails"]
     statement.refresh_from_db()
     assert statement.status == StatementStatus.PAYABLE
     to_payable = DeclarationStateChange.objects.filter(state=DeclarationState.PAYABLE)

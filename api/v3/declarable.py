@@ -4,6 +4,7 @@ POST's own validation, so each refusal here is word for word what the POST would
 
 from rest_framework import serializers
 
+from api.errors import errors_body
 from declarations.services import declaration_options
 from ecf.rfc3339 import format_date
 
@@ -11,6 +12,7 @@ from ecf.rfc3339 import format_date
 class DeclarableErrorSerializer(serializers.Serializer):
     title = serializers.CharField()
     detail = serializers.CharField()
+    code = serializers.CharField(help_text="The stable error code (docs/error-codes.md), as the POST gives it.")
 
 
 class DeclarableTypeSerializer(serializers.Serializer):
@@ -82,5 +84,5 @@ def _declaration_type(entry: dict) -> dict:
         "milestone_date": format_date(entry["milestone_end"]),
         "evidence_held": entry["evidence_accepted"],
         "evidence_held_required": entry["evidence_required"],
-        "errors": [{"title": title, "detail": detail} for title, detail in entry["errors"]],
+        "errors": errors_body(entry["errors"])["errors"],  # exactly the POST's items, codes included
     }

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from ecf import clock
+from tests.error_items import without_checked_codes
 from tests.factories import DeclarationFactory, LeadProviderFactory, StatementFactory, enrolled_participant
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +68,7 @@ def test_each_type_says_what_the_post_would_answer(provider_client, ect):
         else:
             assert post.status_code == 422
             assert post.json()["errors"] == entry["errors"], entry["declaration_type"]
-    assert entries["started"]["errors"] == [
+    assert without_checked_codes(entries["started"]["errors"]) == [
         {
             "title": "base",
             "detail": "A declaration has already been submitted that will be, or has been, paid for this event",
@@ -81,7 +82,7 @@ def test_each_type_says_what_the_post_would_answer(provider_client, ect):
     ]
     assert entries["retained-1"]["evidence_held_required"] is True
     assert entries["extended-1"]["milestone_start_date"] is None
-    assert entries["extended-1"]["errors"] == [
+    assert without_checked_codes(entries["extended-1"]["errors"]) == [
         {"title": "declaration_type", "detail": "The property '#/declaration_type' does not exist for this schedule."}
     ]
     assert any(
@@ -125,4 +126,4 @@ def test_a_mentor_in_a_mentor_funded_cohort_gets_the_posts_v11_reason(provider_c
             "You cannot send retained or extended declarations for participants who began their mentor training after "
             "June 2025. Resubmit this declaration with either a started or completed declaration."
         ),
-    } in retained["errors"]
+    } in without_checked_codes(retained["errors"])
