@@ -65,7 +65,7 @@ class RequestLogMiddleware:
 
 def _may_store(request: HttpRequest) -> bool:
     """Set by api.authentication on success: only a caller with a valid token is logged, up to its cap."""
-    lead_provider = getattr(request, "lead_provider", None)
+    lead_provider = _caller(request)
     if not isinstance(lead_provider, LeadProvider):
         return False
     window = Window.holding(clock.now(), settings.API_RATE_LIMIT_WINDOW_SECONDS)
@@ -97,8 +97,17 @@ def _without_nul(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
+def _caller(request: HttpRequest):
+    """The provider whose valid token the request carried: set by DRF's authentication, or, on a path no
+    view answered (the JSON 404), by the flavour check's token lookup."""
+    lead_provider = getattr(request, "lead_provider", None)
+    if lead_provider is None:
+        lead_provider = getattr(request, "authenticated_lead_provider", (None, None))[1]
+    return lead_provider
+
+
 def _store(request: HttpRequest, response: HttpResponse) -> None:
-    lead_provider = request.lead_provider
+    lead_provider = _caller(request)
     try:
         # A savepoint, so a failed write cannot break a transaction the caller may be in.
         with transaction.atomic():
