@@ -17,6 +17,18 @@ class PaginationSerializer(serializers.Serializer):
     per_page = serializers.IntegerField(required=False, help_text="Items per page; defaults to 100, at most 3000.")
 
 
+DRY_RUN_PARAMETER = OpenApiParameter(
+    "dry_run",
+    OpenApiTypes.BOOL,
+    OpenApiParameter.QUERY,
+    required=False,
+    description=(
+        "`true`: validate completely and answer exactly what the real call would (status and body), "
+        "storing nothing, not even the declaration attempt. Any id in the answer was never stored: "
+        "the real call gives a new one. `false` or absent: the real call. Any other value is a 400."
+    ),
+)
+
 PAGE_PARAMETER = OpenApiParameter(
     "page",
     PaginationSerializer,

@@ -13,6 +13,7 @@ from api.filters import Filters
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
+    DRY_RUN_PARAMETER,
     NOT_FOUND,
     PAGE_PARAMETER,
     UNAUTHORISED,
@@ -22,7 +23,7 @@ from api.schema import (
 )
 from api.v1.csv import csv_response, csv_schema_response
 from api.v3.declarations import DECLARATION_STATES, declaration_request_schema
-from api.views import ProviderViewSet, attributes_of
+from api.views import ProviderViewSet, attributes_of, dry_run_requested
 from declarations import selectors
 from declarations.models import DeclarationState
 from declarations.services import declaration_submit, declaration_void
@@ -162,9 +163,12 @@ def declaration_row(lead_provider_id, declaration_id) -> dict:
 
 
 def submit_declaration(request) -> dict:
-    """POST: the same service as every version; the answer is the new declaration's row."""
-    declaration = declaration_submit(lead_provider=request.user, attributes=attributes_of(request))
-    return declaration_row(request.user.id, declaration.id)
+    """POST: the same service as every version; the answer is the row it wrote (DECLARATION_COLUMNS),
+    never re-read, so a connection lost after the commit cannot make it an error (issue 13.3)."""
+    declaration = declaration_submit(
+        lead_provider=request.user, attributes=attributes_of(request), dry_run=dry_run_requested(request)
+    )
+    return {column: getattr(declaration, column) for column in DECLARATION_COLUMNS}
 
 
 def void_declaration(request, declaration_id) -> dict | None:
@@ -237,6 +241,7 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
         description=CREATE_DESCRIPTION,
         operation_id="participant_declaration_create",
         tags=[TAG],
+        parameters=[DRY_RUN_PARAMETER],
         request=POST_REQUEST,
         responses={
             200: ParticipantDeclarationResponseSerializer,

@@ -12,6 +12,7 @@ from api.filters import Filters
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
+    DRY_RUN_PARAMETER,
     NOT_FOUND,
     PAGE_PARAMETER,
     UNAUTHORISED,
@@ -19,7 +20,7 @@ from api.schema import (
     UUID_PATH_PARAMETER,
     filter_parameter,
 )
-from api.views import ProviderViewSet, attributes_of
+from api.views import ProviderViewSet, attributes_of, dry_run_requested
 from declarations import selectors
 from declarations.models import (
     BILLABLE_STATES,
@@ -33,6 +34,7 @@ from declarations.selectors import own_declaration
 from declarations.services import declaration_submit, declaration_void
 from declarations.state_machine import Actor
 from ecf.db_functions import Rfc3339
+from ecf.rfc3339 import format_timestamp
 from participants.models import CourseIdentifier, DeclarationType
 
 # Stored with underscores, shown with dashes (api.md §8).
@@ -133,6 +135,17 @@ def render_declaration(lead_provider_id, declaration_id) -> dict | None:
     declarations = selectors.visible_declarations(lead_provider_id).filter(id=declaration_id)
     row = declarations.values(*DECLARATION_COLUMNS, **DECLARATION_TIMESTAMPS).first()
     return None if row is None else _declaration(row)
+
+
+def render_written_declaration(declaration: Declaration) -> dict:
+    """A declaration this request has just written, from the row it wrote (no query): a connection
+    lost after the commit cannot turn a stored declaration into an error answer (issue 13.3)."""
+    row = {column: getattr(declaration, column) for column in DECLARATION_COLUMNS if "__" not in column}
+    row["lead_provider__name"] = declaration.lead_provider.name
+    row["declaration_date_text"] = format_timestamp(declaration.declaration_date)
+    row["updated_at_text"] = format_timestamp(declaration.updated_at)
+    row["created_at_text"] = format_timestamp(declaration.created_at)
+    return _declaration(row)
 
 
 def _declaration(row: dict) -> dict:
@@ -311,6 +324,7 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
         description="Not idempotent: resending a declaration that holds its event is refused with a `base` error.",
         operation_id="participant_declaration_create",
         tags=["Participant declarations"],
+        parameters=[DRY_RUN_PARAMETER],
         request={"application/json": declaration_request_schema()},
         responses={
             200: ParticipantDeclarationResponseSerializer,
@@ -320,8 +334,10 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
         },
     )
     def create(self, request):
-        declaration = declaration_submit(lead_provider=request.user, attributes=attributes_of(request))
-        return self.respond(render_declaration(request.user.id, declaration.id))
+        declaration = declaration_submit(
+            lead_provider=request.user, attributes=attributes_of(request), dry_run=dry_run_requested(request)
+        )
+        return self.respond(render_written_declaration(declaration))
 
     @extend_schema(
         summary="Void a declaration",

@@ -352,6 +352,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--json", default=None, help="where to write the raw figures (default: ECF_BENCH_DIR)")
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="comma list of the steps to measure (e.g. 5, the declaration POST); prints the figures as JSON "
+        "and leaves docs/benchmarks.md alone",
+    )
     args = parser.parse_args()
     if args.runs < 5:
         print("make bench: fewer than 5 runs; the table will say so", file=sys.stderr)
@@ -399,11 +405,13 @@ def main() -> None:
         server = Server(env, bench_dir / "gunicorn.log")
         server.start()
         bench = Bench(server, token, small_token, args.runs)
+        only = set(args.only.split(",")) if args.only else None
         print("make bench: warming up", flush=True)
-        bench.full_sync(PARTICIPANTS_V3)
-        bench.full_sync(floor_of(PARTICIPANTS_V3))
-        bench.full_sync(DECLARATIONS_V3)
-        bench.full_sync(floor_of(DECLARATIONS_V3))
+        if only is None or not only <= {"5"}:
+            bench.full_sync(PARTICIPANTS_V3)
+            bench.full_sync(floor_of(PARTICIPANTS_V3))
+            bench.full_sync(DECLARATIONS_V3)
+            bench.full_sync(floor_of(DECLARATIONS_V3))
 
         steps = [
             ("1", lambda: bench.measure_full_sync("1", PARTICIPANTS_V3)),
@@ -414,6 +422,8 @@ def main() -> None:
             ("6", lambda: bench.measure_statement("6", statement_id, cohort_declarations)),
         ]
         for key, step in steps:
+            if only is not None and key not in only:
+                continue
             step_started = time.perf_counter()
             step()
             print(f"make bench: {key} measured in {time.perf_counter() - step_started:.0f}s", flush=True)
@@ -438,7 +448,8 @@ def main() -> None:
             ("floor: v1 participants CSV", "GET", floor_of(PARTICIPANTS_V1_CSV), None),
             ("floor: statement aggregate", "GET", f"{FLOOR}/statements/{statement_id}/aggregate", None),
         ]:
-            bench.count_queries(label, method, path, body)
+            if only is None or label == "declaration POST":
+                bench.count_queries(label, method, path, body)
         time.sleep(0.5)
         queries = {}
         for line in query_log.read_text().splitlines():
@@ -460,6 +471,9 @@ def main() -> None:
         "seconds": time.perf_counter() - started,
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
     }
+    if only is not None:
+        print(json.dumps({"results": bench.results, "queries": queries}, indent=2, default=str))
+        return
     from report import render  # noqa: PLC0415  (beside this file)
 
     Path(args.output).write_text(render(bench.results, context))

@@ -206,7 +206,13 @@ def test_invalid_updated_since_is_a_400(provider_client, value):
 
     assert response.status_code == 400
     assert response.json() == {
-        "errors": [{"title": "Bad request", "detail": "The filter '#/updated_since' must be a valid RCF3339 date"}]
+        "errors": [
+            {
+                "title": "Bad request",
+                "detail": "The filter '#/updated_since' must be a valid RCF3339 date",
+                "code": "filter.invalid_date",
+            }
+        ]
     }
 
 
@@ -332,7 +338,11 @@ def test_post_without_the_envelope_is_a_400(provider_client):
     assert response.status_code == 400
     assert response.json() == {
         "errors": [
-            {"title": "Bad request", "detail": "correct json data structure required. See API docs for reference"}
+            {
+                "title": "Bad request",
+                "detail": "correct json data structure required. See API docs for reference",
+                "code": "request.invalid_body",
+            }
         ]
     }
 
@@ -377,7 +387,13 @@ def test_void_refusals_are_the_services(provider_client, lead_provider):
 
     assert response.status_code == 422
     assert response.json() == {
-        "errors": [{"title": "Invalid action", "detail": "This declaration has already been voided."}]
+        "errors": [
+            {
+                "title": "Invalid action",
+                "detail": "This declaration has already been voided.",
+                "code": "declaration.already_voided",
+            }
+        ]
     }
 
 

@@ -371,7 +371,13 @@ def test_invalid_updated_since_is_a_400(provider_client, value):
 
     assert response.status_code == 400
     assert response.json() == {
-        "errors": [{"title": "Bad request", "detail": "The filter '#/updated_since' must be a valid RCF3339 date"}]
+        "errors": [
+            {
+                "title": "Bad request",
+                "detail": "The filter '#/updated_since' must be a valid RCF3339 date",
+                "code": "filter.invalid_date",
+            }
+        ]
     }
 
 
@@ -525,7 +531,9 @@ def test_action_for_an_unknown_participant_is_a_422(provider_client, url):
     response = act(provider_client, f"{url}/not-a-uuid", "resume", course_identifier="ecf-induction")
 
     assert response.status_code == 422
-    assert response.json() == {"errors": [{"title": "participant_id", "detail": NOT_RECOGNISED}]}
+    assert response.json() == {
+        "errors": [{"title": "participant_id", "detail": NOT_RECOGNISED, "code": "participant.not_recognised"}]
+    }
 
 
 def test_legacy_action_validation_errors_match_the_ecf_route(provider_client, ect):

@@ -369,7 +369,13 @@ def test_invalid_updated_since_is_a_400(provider_client, value):
 
     assert response.status_code == 400
     assert response.json() == {
-        "errors": [{"title": "Bad request", "detail": "The filter '#/updated_since' must be a valid RCF3339 date"}]
+        "errors": [
+            {
+                "title": "Bad request",
+                "detail": "The filter '#/updated_since' must be a valid RCF3339 date",
+                "code": "filter.invalid_date",
+            }
+        ]
     }
 
 
@@ -377,7 +383,9 @@ def test_filter_that_is_not_a_hash_is_a_400(provider_client):
     response = provider_client.get(URL, {"filter": "abc"})
 
     assert response.status_code == 400
-    assert response.json() == {"errors": [{"title": "Bad parameter", "detail": "Filter must be a hash"}]}
+    assert response.json() == {
+        "errors": [{"title": "Bad parameter", "detail": "Filter must be a hash", "code": "filter.not_a_hash"}]
+    }
 
 
 # --- Order and pagination ------------------------------------------------------------------------

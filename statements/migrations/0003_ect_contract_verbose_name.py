@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('statements', '0001_initial'),
+        ('statements', '0002_frozen_figures_in_pennies'),
     ]
 
     operations = [
