@@ -13,8 +13,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from statements.calculation import PENNY, StatementCalculation
 
 # Every Decimal in the calculation is money except these, which are fractions (a VAT rate of 0.175,
-# an uplift target of 0.33) and keep their precision. tests/test_frozen_figures.py checks that every
-# Decimal field of the calculation is in exactly one of the two sets.
+# an uplift target of 0.33, a declaration type's 0.15 share of a band's output payment) and keep
+# their precision. tests/test_frozen_figures.py checks that every Decimal field of the calculation
+# is in exactly one of the two sets.
 MONEY_FIELDS = frozenset(
     {
         "adjustments_total",
@@ -23,6 +24,7 @@ MONEY_FIELDS = frozenset(
         "clawbacks",
         "fee",
         "fees",
+        "monthly",
         "monthly_service_fee",
         "net",
         "output_clawbacks",
@@ -31,14 +33,16 @@ MONEY_FIELDS = frozenset(
         "payment_per_participant",
         "per_participant",
         "service_fee",
+        "service_share",
         "set_up_fee",
+        "set_up_fee_deducted",
         "total",
         "uplift_amount",
         "uplift_fees",
         "vat",
     }
 )
-RATE_FIELDS = frozenset({"uplift_target", "vat_rate"})
+RATE_FIELDS = frozenset({"proportion", "uplift_target", "vat_rate"})
 
 
 def frozen_figures(calculation: StatementCalculation) -> dict:

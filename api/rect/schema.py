@@ -8,6 +8,7 @@ from api.schema import ErrorSerializer
 from api.v3 import declarations as v3_declarations
 from api.v3 import delivery_partners as v3_delivery_partners
 from api.v3 import participants as v3_participants
+from api.v3 import statements as v3_statements
 from api.v3 import transfers as v3_transfers
 from api.v3 import unfunded_mentors as v3_unfunded_mentors
 from participants.models import (
@@ -289,8 +290,22 @@ class RectStatementsFilterSerializer(serializers.Serializer):
     updated_since = serializers.CharField(required=False, help_text="ISO 8601 date-time; updated at or after.")
 
 
+class RectStatementShowAttributesSerializer(RectStatementAttributesSerializer):
+    """One statement also shows its amounts (issue 16.6): an addition to the rewrite's document,
+    the same figures as the original's v3 (the frozen ones once paid)."""
+
+    amounts = v3_statements.StatementAmountsSerializer(
+        allow_null=True,
+        help_text=v3_statements.AMOUNTS_HELP_TEXT,
+    )
+
+
 STATEMENT = _typed("RectStatement", "statement", RectStatementAttributesSerializer())
-STATEMENT_RESPONSE, STATEMENT_LIST_RESPONSE = one_and_many("RectStatement", STATEMENT)
+_, STATEMENT_LIST_RESPONSE = one_and_many("RectStatement", STATEMENT)
+STATEMENT_RESPONSE = inline_serializer(
+    "RectStatementResponse",
+    {"data": _typed("RectStatementShow", "statement", RectStatementShowAttributesSerializer())},
+)
 
 DELIVERY_PARTNER = _typed(
     "RectDeliveryPartner", "delivery-partner", v3_delivery_partners.DeliveryPartnerAttributesSerializer()

@@ -60,12 +60,14 @@ class StatementAmountsSerializer(serializers.Serializer):
     total = _amount("Total including VAT: what is paid.")
 
 
+AMOUNTS_HELP_TEXT = (
+    "The statement's amounts once it is payable or paid; null while it is open. "
+    "List its lines with `GET /api/v3/participant-declarations?filter[statement_id]=<id>`."
+)
+
+
 class StatementShowAttributesSerializer(StatementAttributesSerializer):
-    amounts = StatementAmountsSerializer(
-        allow_null=True,
-        help_text="The statement's amounts once it is payable or paid; null while it is open. "
-        "List its lines with `GET /api/v3/participant-declarations?filter[statement_id]=<id>`.",
-    )
+    amounts = StatementAmountsSerializer(allow_null=True, help_text=AMOUNTS_HELP_TEXT)
 
 
 class StatementShowSerializer(serializers.Serializer):

@@ -7,9 +7,12 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
+from rest_framework.test import APIClient
 
 from declarations.payments import statement_authorise_payment, statements_mark_payable
 from ecf import clock
+from participants.models import ContractFlavour, LeadProvider
+from participants.tokens import api_token_create
 from statements.calculation import calculate_statement
 from statements.models import Statement
 from tests.factories import DeclarationFactory, EctContractFactory, StatementFactory
@@ -124,3 +127,20 @@ def test_a_statement_id_that_is_not_a_uuid(provider_client):
     assert (v3.status_code, v3.json()["data"]) == (200, [])  # v3: ids that are not UUIDs match nothing
     assert v1.status_code == 400
     assert v1.json()["errors"][0]["detail"] == "The filter '#/statement_id' must be a valid UUID"
+
+
+def test_a_rewrite_flavoured_provider_reads_the_same_amounts_and_filters_on_its_statement():
+    """The rewrite's contract has no amounts: the rect flavour adds them as the original's v3 does
+    (documented in openapi/v3-rect.json), in the rewrite's statement (no `type`)."""
+    provider = LeadProvider.objects.create(name="Rewrite Institute", contract_flavour=ContractFlavour.REWRITE)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token_create(lead_provider=provider)}")
+    statement, declarations = march_statement(provider)
+
+    shown = client.get(f"/api/v3/statements/{statement.pk}").json()["data"]["attributes"]
+    lines = client.get("/api/v3/participant-declarations", {"filter[statement_id]": str(statement.pk)})
+
+    assert "type" not in shown
+    assert shown["amounts"]["output_payment"] == "447.75"
+    assert shown["amounts"]["total"] == "91668.98"
+    assert sorted(item["id"] for item in lines.json()["data"]) == sorted(str(d.pk) for d in declarations)
