@@ -207,19 +207,30 @@ def adjustments_table(figures: dict) -> Table:
     )
 
 
-def summary_rows(figures: dict) -> list[tuple[str, str]]:
-    """The summary panel: the calculation's rows, with the total before VAT above VAT, and in the
-    2025+ layout the VAT of each part (ECTs, mentors) above their sum (issue 17)."""
+# The 2025+ layout's two VAT parts (issue 17): the ECT part also carries the service fee and the
+# additional adjustments, as the calculation adds them to the banded (ECT) net.
+ECT_VAT_LABEL = "VAT on ECT payments, service fee and adjustments"
+MENTOR_VAT_LABEL = "VAT on mentor payments"
+
+
+def summary_rows(figures: dict) -> list[tuple[str, str, str]]:
+    """The summary panel as (label, amount, note): the calculation's rows, with the total before VAT
+    above VAT, and in the 2025+ layout the VAT of each part with what it is charged on (issue 17)."""
     rows = []
     for row in figures["summary_rows"]:
         if row["label"] == "VAT":
-            rows.append(("Total before VAT", format_money(figures["net"])))
+            rows.append(("Total before VAT", format_money(figures["net"]), ""))
             mentor = figures.get("mentor")
             if mentor:
-                rows.append(("VAT on ECT payments", format_money(figures["banded"]["vat"])))
-                rows.append(("VAT on mentor payments", format_money(mentor["vat"])))
-        rows.append((row["label"], format_money(row["amount"])))
+                rows.append(_vat_part(ECT_VAT_LABEL, figures["banded"], figures["vat_rate"]))
+                rows.append(_vat_part(MENTOR_VAT_LABEL, mentor, figures["vat_rate"]))
+        rows.append((row["label"], format_money(row["amount"]), ""))
     return rows
+
+
+def _vat_part(label: str, part: dict, vat_rate) -> tuple[str, str, str]:
+    rate = (Decimal(str(vat_rate)) * 100).normalize()
+    return label, format_money(part["vat"]), f"{rate:f}% of {format_money(part['net'])}"
 
 
 def beyond_last_band(figures: dict) -> int:
@@ -270,13 +281,20 @@ def service_fee_explanation(figures: dict) -> dict | None:
             _money(derivation["total"]),
         ],
     )
-    return {
-        "set_on_contract": False,
-        "monthly": fee,
-        "table": table,
-        "sentence": f"{format_money(derivation['total'])} ÷ {derivation['months']} monthly payments = {fee} "
-        "on every statement of this contract version.",
-    }
+    sentence = (
+        f"{format_money(derivation['total'])} ÷ {derivation['months']} monthly payments = {fee} "
+        "on every statement of this contract version."
+    )
+    if Decimal(derivation["total"]) < 0:
+        sentence += NEGATIVE_SERVICE_FEE_NOTE
+    return {"set_on_contract": False, "monthly": fee, "table": table, "sentence": sentence}
+
+
+# A service fee below zero puzzles a reader of the page; the table shows why (finance.md §3.7).
+NEGATIVE_SERVICE_FEE_NOTE = (
+    " It is negative because the set-up fee deducted is more than the service fee share of the"
+    " recruitment target's participants."
+)
 
 
 def fee_explanation(figures: dict) -> Table | None:
@@ -516,6 +534,9 @@ def statement_csv_rows(statement, figures: dict) -> list[list]:
     for row in figures["summary_rows"]:
         rows.append(["Summary", row["label"], "", "", "", _pounds(row["amount"])])
     rows.append(["Summary", "Total before VAT", "", "", "", _pounds(figures["net"])])
+    if figures.get("mentor"):
+        rows.append(["Summary", ECT_VAT_LABEL, "", "", "", _pounds(banded["vat"])])
+        rows.append(["Summary", MENTOR_VAT_LABEL, "", "", "", _pounds(figures["mentor"]["vat"])])
     rows.append(["Summary", "Total", "", "", "", _pounds(figures["total"])])
     return rows
 

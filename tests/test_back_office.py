@@ -223,10 +223,11 @@ def test_statement_page_shows_the_t6_figures_exactly_as_formatted(finance_client
         ("ECT clawbacks", "-£238.80"),
         ("Mentor clawbacks", "-£1,000.00"),
         ("Additional adjustments", "£1,299.99"),
-        # Issue 17: the net total before VAT, and the VAT of each part (finance.md §5 T6).
+        # Issue 17: the net total before VAT, and the VAT of each part with what it is charged on
+        # (finance.md §5 T6: the ECT part carries the service fee and the adjustments).
         ("Total before VAT", "£77,959.46"),
-        ("VAT on ECT payments", "£15,591.89"),
-        ("VAT on mentor payments", "£0.00"),
+        ("VAT on ECT payments, service fee and adjustments 20% of £77,959.46", "£15,591.89"),
+        ("VAT on mentor payments 20% of £0.00", "£0.00"),
         ("VAT", "£15,591.89"),
     ]
     assert page.lists["statement-dates"] == [

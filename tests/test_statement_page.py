@@ -18,7 +18,7 @@ from declarations.services import declaration_void
 from declarations.state_machine import Actor
 from ecf import clock
 from statements.calculation import calculate_statement, format_money
-from statements.models import Statement
+from statements.models import EctContract, Statement
 from tests.factories import (
     CONTRACT_M_BANDS,
     EctContractFactory,
@@ -178,10 +178,22 @@ def test_the_statement_is_one_click_from_a_printable_page_and_a_csv_of_its_lines
 
 
 def test_a_paid_statement_shows_its_frozen_explanations(finance_client, statements):  # noqa: F811
-    page = read_page(open_page(finance_client, statements["february"]))
+    """The new pieces read the snapshot frozen at authorisation, not today's contract: band A's
+    price and the set-up fee changed since February was paid, and its page still shows what was paid."""
+    february = statements["february"]
+    contract = february.ect_contract
+    band_a = contract.bands.get(per_participant=Decimal("400.00"))
+    contract.bands.filter(pk=band_a.pk).update(per_participant=Decimal("800.00"))
+    EctContract.objects.filter(pk=contract.pk).update(set_up_fee=Decimal("0"))
+
+    page = read_page(open_page(finance_client, february))
 
     assert page.tables["service-fee-derivation"][-1][-1] == "-£148,851.00"
+    assert page.tables["fee-explanation"][1][1] == "£400.00 × 60% output × 20% = £48.00"
     assert page.tables["additional-adjustments"][1] == ["No additional adjustments on this statement", ""]
+    # The open statement after it is recalculated from today's contract.
+    april = read_page(open_page(finance_client, statements["april"]))
+    assert april.tables["fee-explanation"][1][1] == "£800.00 × 60% output × 20% = £96.00"
 
 
 def test_every_band_has_one_name_and_the_fourth_is_explained(finance_client, statements):  # noqa: F811

@@ -24,8 +24,15 @@ from ecf import clock
 from statements.calculation import calculate_statement, format_money
 from statements.models import Statement
 from statements.permissions import ensure_finance_group
-from tests.factories import CONTRACT_M_BANDS, EctContractFactory, LeadProviderFactory, StatementFactory
-from tests.test_back_office import lines, t6_statement
+from statements.services import adjustment_create
+from tests.factories import (
+    CONTRACT_M_BANDS,
+    EctContractFactory,
+    LeadProviderFactory,
+    MentorContractFactory,
+    StatementFactory,
+)
+from tests.test_back_office import MENTOR, lines
 from tests.test_back_office_browser import PASSWORD, browser_page  # noqa: F401 (fixture)
 
 SCREENSHOT_DIR = Path(
@@ -38,6 +45,8 @@ AUTHORISING_2025 = "2026-02-05T12:00:00Z"  # February 2026 is payable
 
 def snap(page, name: str) -> None:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    # From the top: the admin's sticky navigation would otherwise be drawn where the page was scrolled.
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"), full_page=True)
 
 
@@ -63,6 +72,35 @@ def cohort_2024(user) -> dict:
     return {"february": february, "april": april}
 
 
+def cohort_2025(user) -> Statement:
+    """finance.md §5 T6's February 2026, with the declarations it claws back paid for real first:
+    December 2025 (same contracts) paid two ECT and two mentor starts, authorised; they are voided
+    in January, so February claws them back and the page can show what December paid for each."""
+    with clock.frozen(datetime(2025, 11, 10, 12, tzinfo=UTC)):
+        provider = LeadProviderFactory(name="Best Practice Network")
+        contracts = {
+            "ect_contract": EctContractFactory(lead_provider=provider, cohort=2025, uplift_amount=None),
+            "mentor_contract": MentorContractFactory(lead_provider=provider, cohort=2025),
+        }
+        december = StatementFactory(lead_provider=provider, cohort=2025, year=2025, month=12, **contracts)
+        paid = lines(2, "eligible", statement=december) + lines(2, "eligible", statement=december, kind=MENTOR)
+    with clock.frozen(datetime(2025, 12, 5, 12, tzinfo=UTC)):
+        statements_mark_payable()
+        statement_authorise_payment(statement=Statement.objects.get(pk=december.pk), user=user)
+    with clock.frozen(datetime(2026, 1, 15, 12, tzinfo=UTC)):
+        february = StatementFactory(lead_provider=provider, cohort=2025, year=2026, month=2, **contracts)
+        lines(2, "eligible", statement=february)
+        lines(4, "eligible", statement=february, declaration_type="retained-1")
+        lines(4, "eligible", statement=february, declaration_type="extended-1")
+        lines(2, "voided", statement=february)
+        lines(2, "eligible", statement=february, kind=MENTOR)
+        for declaration in paid:
+            declaration_void(declaration=declaration, actor=Actor.finance_user(user))
+        adjustment_create(statement=february, payment_type="Big amount", amount=Decimal("999.99"))
+        adjustment_create(statement=february, payment_type="Another amount", amount=Decimal("300.00"))
+    return february
+
+
 def log_in(page, base: str) -> None:
     page.goto(f"{base}/admin/login/?next=/admin/")
     page.fill("#id_username", "fiona")
@@ -78,10 +116,14 @@ def test_finance_officer_reads_statements_of_both_layouts_open_and_paid(live_ser
     user = User.objects.create_user("fiona", "fiona@example.com", PASSWORD, is_staff=True)
     user.groups.add(ensure_finance_group())
     year_2024 = cohort_2024(user)
-    with clock.frozen(datetime(2026, 1, 15, 12, tzinfo=UTC)):
-        split = t6_statement()
+    split = cohort_2025(user)
     page = browser_page
     page.set_viewport_size({"width": 1400, "height": 900})
+    # The admin's Content-Security-Policy (script-src 'self'): Chromium reports every refusal, e.g. an
+    # inline script or on* handler in a template, on the console ("Refused to execute inline script
+    # because it violates the following Content Security Policy directive ...").
+    refused = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
     base = live_server.url
     log_in(page, base)
 
@@ -115,6 +157,7 @@ def test_finance_officer_reads_statements_of_both_layouts_open_and_paid(live_ser
     snap(page, "2024-paid-printable")
     page.emulate_media(media="print")
     page.pdf(path=str(SCREENSHOT_DIR / "2024-paid-printable.pdf"))
+    snap(page, "2024-paid-printable-as-printed")
     page.emulate_media(media="screen")
     assert "Contract information" in page.inner_text("#content-main")
     page.go_back()
@@ -133,7 +176,10 @@ def test_finance_officer_reads_statements_of_both_layouts_open_and_paid(live_ser
     snap(page, "2025-open")
     summary = page.inner_text("#summary-rows")
     assert "Total before VAT" in summary and "VAT on ECT payments" in summary and "VAT on mentor payments" in summary
-    assert page.inner_text("#statement-total") == "£93,551.35"
+    assert page.inner_text("#statement-total") == "£93,551.35"  # finance.md §5 T6
+    clawed_back = page.inner_text("#clawed-back-declarations")
+    assert clawed_back.count("Band A: £119.40\tBand A: -£119.40") == 2, clawed_back
+    assert clawed_back.count("£500.00\t-£500.00") == 2, clawed_back
 
     # It becomes payable after its deadline; the officer authorises it: 2025+ layout, paid.
     with clock.frozen(datetime(2026, 2, 5, 12, tzinfo=UTC)):
@@ -151,3 +197,9 @@ def test_finance_officer_reads_statements_of_both_layouts_open_and_paid(live_ser
     page.click("#printable-statement")
     page.wait_for_selector("#print-statement")
     snap(page, "2025-paid-printable")
+
+    # The print button's script is a file the policy allows; nothing on any page was refused.
+    page.evaluate("window.print = () => { document.body.dataset.printed = 'yes'; }")
+    page.click("#print-statement")
+    assert page.get_attribute("body", "data-printed") == "yes"
+    assert refused == []
