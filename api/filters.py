@@ -81,6 +81,12 @@ class FilterValueField(forms.Field):
         super().__init__(required=False, **kwargs)
         self.name = name
 
+    def __deepcopy__(self, memo):
+        # Every form Django builds deep-copies its fields (and their widgets) so that one request may
+        # change them; nothing changes these, so every request shares one (a deep copy per filter
+        # made parsing 15 times slower than the hand parser it replaced).
+        return self
+
     def to_python(self, value: str | None):
         if value is not None and "\x00" in value:
             raise ValidationError(NUL_IN_FILTER.format(name=self.name))
@@ -155,6 +161,13 @@ class ContractFilter(django_filters.CharFilter):
 
     field_class = FilterValueField
 
+    def __deepcopy__(self, memo):
+        # Each FilterSet copies its filters to set their `parent`; a shallow copy is enough (the
+        # declaration is never changed) and shares the one form field (FilterValueField.__deepcopy__).
+        duplicate = object.__new__(type(self))
+        duplicate.__dict__.update(self.__dict__)
+        return duplicate
+
     @property
     def field(self):
         if not hasattr(self, "_field"):
@@ -208,6 +221,14 @@ class ContractFilterSet(django_filters.FilterSet):
     class Meta:
         form = ContractFilterForm
 
+    @classmethod
+    def get_form_class(cls):
+        # The form's fields are the declaration's, the same for every request: built once per class.
+        if "_form_class" not in cls.__dict__:
+            fields = {name: filter_.field for name, filter_ in cls.base_filters.items()}
+            cls._form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+        return cls._form_class
+
     def __init__(self, query_params):
         if "filter" in query_params:
             # `?filter=abc`: the original expects a hash here.
@@ -217,9 +238,12 @@ class ContractFilterSet(django_filters.FilterSet):
 
     def __getitem__(self, name: str):
         if name not in self._values:
-            bound = self.form[name]
+            form = self.form
+            field = form.fields[name]
+            # What BoundField.data reads, without building a BoundField (a third of a read's time).
+            raw = field.widget.value_from_datadict(form.data, form.files, form.add_prefix(name))
             try:
-                self._values[name] = bound.field.clean(bound.data)
+                self._values[name] = field.clean(raw)
             except ValidationError as error:
                 raise _bad_request(error) from None
         return self._values[name]
