@@ -4,10 +4,12 @@ The API renders plain dicts for speed; these serializers only describe those dic
 drf-spectacular, and tests/test_schema_conformance.py checks real responses against them.
 """
 
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
+from rest_framework.filters import BaseFilterBackend
 
 UUID_PATH_PARAMETER = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The record's id.")
 
@@ -39,10 +41,36 @@ PAGE_PARAMETER = OpenApiParameter(
 )
 
 
-def filter_parameter(serializer_class, description: str = "Refine the records returned.") -> OpenApiParameter:
-    return OpenApiParameter(
-        "filter", serializer_class, OpenApiParameter.QUERY, style="deepObject", explode=True, description=description
-    )
+class ActionFilterSets(BaseFilterBackend):
+    """Names the FilterSet each action reads, for the schema: a viewset's `filtersets` maps an action
+    to its api.filters.ContractFilterSet. It filters nothing (the views hand the parsed values to the
+    selectors, api/filters.py), so DRF never calls it; drf-spectacular does, through the extension below."""
+
+    def get_filterset_class(self, view, queryset=None):
+        return getattr(view, "filtersets", {}).get(getattr(view, "action", None))
+
+
+class ActionFilterSetsExtension(DjangoFilterExtension):
+    """drf-spectacular's django-filter documentation (type, `help_text`, `required`, `choices`), each
+    filter named as the contract sends it: `filter[cohort]`. The published documents expand to the
+    same names (their one deepObject `filter` parameter), and the contract checks count names."""
+
+    target_class = ActionFilterSets
+
+    def get_schema_operation_parameters(self, auto_schema, *args, **kwargs):
+        filterset_class = self.target.get_filterset_class(auto_schema.view)
+        if filterset_class is None:
+            return []
+        parameters = [
+            parameter
+            for name, filter_ in filterset_class.base_filters.items()
+            for parameter in self.resolve_filter_field(auto_schema, None, filterset_class, f"filter[{name}]", filter_)
+        ]
+        for parameter in parameters:
+            if "description" in parameter:
+                # With ENUM_GENERATE_CHOICE_DESCRIPTION off, a filter with choices keeps an empty list's "\n\n".
+                parameter["description"] = parameter["description"].strip()
+        return parameters
 
 
 def sort_parameter(keys: list[str], component_name: str) -> OpenApiParameter:
@@ -108,6 +136,11 @@ class EnvelopeAutoSchema(AutoSchema):
 
     def _is_list_view(self, serializer=None) -> bool:
         return False
+
+    def get_filter_backends(self):
+        # Not only lists read filters (a school's show requires `filter[cohort]`): every action of a
+        # view is offered to its backends, and ActionFilterSets documents the actions that have a FilterSet.
+        return getattr(self.view, "filter_backends", [])
 
 
 JSON_MEDIA_TYPES = ("application/vnd.api+json", "application/json")

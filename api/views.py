@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from api.errors import BAD_JSON_DETAIL, BadRequest
 from api.filters import parse_uuid
-from api.schema import UNAUTHORISED, EnvelopeAutoSchema
+from api.schema import UNAUTHORISED, ActionFilterSets, EnvelopeAutoSchema
 from participants import services as participant_services
 
 
@@ -51,6 +51,9 @@ class PingView(APIView):
 # (A comment, not a docstring: drf-spectacular would publish a docstring as every operation's description.)
 class ProviderViewSet(viewsets.ViewSet):
     schema = EnvelopeAutoSchema()
+    # The ContractFilterSet each action reads, by action name, for the schema (api.schema.ActionFilterSets).
+    filter_backends = [ActionFilterSets]
+    filtersets: dict = {}
     lookup_value_regex = "[^/]+"  # any path id reaches the view, which answers 404 for non-UUIDs
 
     @staticmethod

@@ -4,6 +4,7 @@ the original's serializer is imported; where the rewrite differs (api.md §12), 
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from api.filters import CohortsFilter, ContractFilterSet, UpdatedSinceFilter
 from api.schema import ErrorSerializer
 from api.v3 import declarations as v3_declarations
 from api.v3 import delivery_partners as v3_delivery_partners
@@ -209,7 +210,6 @@ class RectDeclarationAttributesSerializer(serializers.Serializer):
 
 DECLARATION = _typed("RectDeclaration", "participant-declaration", RectDeclarationAttributesSerializer())
 DECLARATION_RESPONSE, DECLARATION_LIST_RESPONSE = one_and_many("RectDeclaration", DECLARATION)
-DECLARATION_FILTER = v3_declarations.ParticipantDeclarationFilterSerializer
 
 # --- Partnerships ---------------------------------------------------------------------------------
 
@@ -285,9 +285,12 @@ class RectStatementAttributesSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class RectStatementsFilterSerializer(serializers.Serializer):
-    cohort = serializers.CharField(required=False, help_text="Comma-separated start years, e.g. `2023,2024`.")
-    updated_since = serializers.CharField(required=False, help_text="ISO 8601 date-time; updated at or after.")
+class RectStatementFilterSet(ContractFilterSet):
+    """The rewrite's statements have no type, so it publishes no `filter[type]`. Documentation only:
+    the list is the original's, which parses with api.v3.statements.StatementFilterSet."""
+
+    cohort = CohortsFilter(help_text="Comma-separated start years, e.g. `2023,2024`.")
+    updated_since = UpdatedSinceFilter(help_text="ISO 8601 date-time; updated at or after.")
 
 
 class RectStatementShowAttributesSerializer(RectStatementAttributesSerializer):

@@ -7,10 +7,10 @@ reaches this flavour only through what that view answers, which these wrappers t
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 
-from api.filters import Filters, parse_sort
+from api.filters import parse_sort
 from api.pagination import parse_page
 from api.rect import schema as rs
-from api.schema import PAGE_PARAMETER, UUID_PATH_PARAMETER, filter_parameter, sort_parameter
+from api.schema import PAGE_PARAMETER, UUID_PATH_PARAMETER, sort_parameter
 from api.v3 import declarations as v3_declarations
 from api.v3 import delivery_partners as v3_delivery_partners
 from api.v3 import participants as v3_participants
@@ -81,12 +81,13 @@ def _date(value) -> str | None:
 
 class ParticipantViewSet(ProviderViewSet):
     original = v3_participants.ParticipantViewSet
+    filtersets = {"list": v3_participants.ParticipantFilterSet}
 
     @extend_schema(
         summary="Retrieve multiple participants",
         operation_id="getParticipants",
         tags=["Participants"],
-        parameters=[filter_parameter(v3_participants.ParticipantFilterSerializer), PAGE_PARAMETER, SORT],
+        parameters=[PAGE_PARAMETER, SORT],
         responses={200: rs.PARTICIPANT_LIST_RESPONSE, 400: rs.BAD_REQUEST, 401: rs.UNAUTHORISED},
     )
     def list(self, request):
@@ -177,12 +178,13 @@ def reshape_declaration(declaration: dict) -> None:
 
 class ParticipantDeclarationViewSet(ProviderViewSet):
     original = v3_declarations.ParticipantDeclarationViewSet
+    filtersets = {"list": v3_declarations.ParticipantDeclarationFilterSet}
 
     @extend_schema(
         summary="Retrieve multiple declarations",
         operation_id="getDeclarations",
         tags=["Declarations"],
-        parameters=[filter_parameter(rs.DECLARATION_FILTER), PAGE_PARAMETER],
+        parameters=[PAGE_PARAMETER],
         responses={200: rs.DECLARATION_LIST_RESPONSE, 400: rs.BAD_REQUEST, 401: rs.UNAUTHORISED},
     )
     def list(self, request):
@@ -246,12 +248,13 @@ def reshape_partnerships(data) -> None:
 
 class PartnershipViewSet(ProviderViewSet):
     original = v3_partnerships.PartnershipViewSet
+    filtersets = {"list": v3_partnerships.PartnershipFilterSet}
 
     @extend_schema(
         summary="Retrieve multiple partnerships",
         operation_id="getPartnerships",
         tags=["Partnerships"],
-        parameters=[filter_parameter(v3_partnerships.PartnershipsFilterSerializer), PAGE_PARAMETER, SORT],
+        parameters=[PAGE_PARAMETER, SORT],
         responses={200: rs.PARTNERSHIP_LIST_RESPONSE, 400: rs.BAD_REQUEST, 401: rs.UNAUTHORISED},
     )
     def list(self, request):
@@ -330,12 +333,13 @@ def reshape_schools(lead_provider_id, data) -> None:
 
 class SchoolViewSet(ProviderViewSet):
     original = v3_schools.SchoolViewSet
+    filtersets = {"list": v3_schools.SchoolFilterSet, "retrieve": v3_schools.SchoolShowFilterSet}
 
     @extend_schema(
         summary="Retrieve multiple schools scoped to cohort",
         operation_id="getSchools",
         tags=["Schools"],
-        parameters=[filter_parameter(v3_schools.ECFSchoolsFilterSerializer), PAGE_PARAMETER, SORT],
+        parameters=[PAGE_PARAMETER, SORT],
         responses={200: rs.SCHOOL_LIST_RESPONSE, 400: rs.BAD_REQUEST, 401: rs.UNAUTHORISED},
     )
     def list(self, request):
@@ -347,7 +351,7 @@ class SchoolViewSet(ProviderViewSet):
         summary="Retrieve a single school scoped to cohort",
         operation_id="getSchool",
         tags=["Schools"],
-        parameters=[UUID_PATH_PARAMETER, filter_parameter(v3_schools.ECFSchoolsFilterSerializer)],
+        parameters=[UUID_PATH_PARAMETER],
         responses={200: rs.SCHOOL_RESPONSE, 400: rs.BAD_REQUEST, 401: rs.UNAUTHORISED, 404: rs.NOT_FOUND},
     )
     def retrieve(self, request, pk=None):
@@ -365,12 +369,13 @@ def reshape_statement(statement: dict) -> None:
 
 class StatementViewSet(ProviderViewSet):
     original = v3_statements.StatementViewSet
+    filtersets = {"list": rs.RectStatementFilterSet}
 
     @extend_schema(
         summary="Retrieve financial statements",
         operation_id="getStatements",
         tags=["Statements"],
-        parameters=[filter_parameter(rs.RectStatementsFilterSerializer), PAGE_PARAMETER],
+        parameters=[PAGE_PARAMETER],
         responses={200: rs.STATEMENT_LIST_RESPONSE, 400: rs.BAD_REQUEST, 401: rs.UNAUTHORISED},
     )
     def list(self, request):
@@ -393,12 +398,13 @@ class StatementViewSet(ProviderViewSet):
 
 class DeliveryPartnerViewSet(ProviderViewSet):
     original = v3_delivery_partners.DeliveryPartnerViewSet
+    filtersets = {"list": v3_delivery_partners.DeliveryPartnerFilterSet}
 
     @extend_schema(
         summary="Retrieve multiple delivery partners",
         operation_id="getDeliveryPartners",
         tags=["Delivery partners"],
-        parameters=[filter_parameter(v3_delivery_partners.DeliveryPartnersFilterSerializer), PAGE_PARAMETER, SORT],
+        parameters=[PAGE_PARAMETER, SORT],
         responses={200: rs.DELIVERY_PARTNER_LIST_RESPONSE, 400: rs.BAD_REQUEST, 401: rs.UNAUTHORISED},
     )
     def list(self, request):
@@ -417,12 +423,13 @@ class DeliveryPartnerViewSet(ProviderViewSet):
 
 class TransferViewSet(ProviderViewSet):
     original = v3_transfers.TransferViewSet
+    filtersets = {"list": v3_transfers.TransferFilterSet}
 
     @extend_schema(
         summary="Retrieve multiple participant transfers",
         operation_id="getTransfers",
         tags=["Participant transfers"],
-        parameters=[filter_parameter(v3_transfers.TransferFilterSerializer), PAGE_PARAMETER, SORT],
+        parameters=[PAGE_PARAMETER, SORT],
         responses={200: rs.TRANSFER_LIST_RESPONSE, 400: rs.BAD_REQUEST, 401: rs.UNAUTHORISED},
     )
     def list(self, request):
@@ -430,10 +437,10 @@ class TransferViewSet(ProviderViewSet):
         order = parse_sort(request.query_params.get("sort"), TRANSFER_SORT_KEYS)
         if order is None:
             return self.original().list(request)
-        filters = Filters(request.query_params)
+        filters = v3_transfers.TransferFilterSet(request.query_params)
         page = parse_page(request.query_params)
         people = participant_selectors.transfer_participants(request.user.id)
-        updated_since = filters.updated_since()
+        updated_since = filters["updated_since"]
         if updated_since is not None:
             people = people.filter(updated_at__gte=updated_since)
         rows = list(page.slice(people.order_by(*order, "id").values(*v3_transfers.PERSON_COLUMNS)))
@@ -455,12 +462,13 @@ participant_transfers_view = TransferViewSet.as_view({"get": "show"})
 
 class UnfundedMentorViewSet(ProviderViewSet):
     original = v3_unfunded_mentors.UnfundedMentorViewSet
+    filtersets = {"list": v3_unfunded_mentors.UnfundedMentorFilterSet}
 
     @extend_schema(
         summary="Retrieve multiple unfunded mentors",
         operation_id="getUnfundedMentors",
         tags=["Unfunded mentors"],
-        parameters=[filter_parameter(v3_unfunded_mentors.UnfundedMentorFilterSerializer), PAGE_PARAMETER, SORT],
+        parameters=[PAGE_PARAMETER, SORT],
         responses={200: rs.UNFUNDED_MENTOR_LIST_RESPONSE, 400: rs.BAD_REQUEST, 401: rs.UNAUTHORISED},
     )
     def list(self, request):

@@ -15,7 +15,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 
 from api import representations as rep
-from api.filters import Filters, cohort_condition
+from api.filters import CohortsFilter, ContractFilterSet, UpdatedSinceFilter, cohort_condition
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
@@ -25,7 +25,6 @@ from api.schema import (
     UNAUTHORISED,
     UNPROCESSABLE,
     UUID_PATH_PARAMETER,
-    filter_parameter,
 )
 from api.v1.csv import csv_response, csv_schema_response
 from api.v3.participants import (
@@ -119,13 +118,11 @@ class TrainingRecordListResponseSerializer(serializers.Serializer):
     data = TrainingRecordSerializer(many=True)
 
 
-class TrainingRecordFilterSerializer(serializers.Serializer):
-    cohort = serializers.CharField(
-        required=False, help_text="Comma-separated start years, e.g. `2023,2024`; without it, cohorts after 2020."
-    )
-    updated_since = serializers.CharField(
-        required=False, help_text="RFC 3339 date-time; participants updated at or after it."
-    )
+class TrainingRecordFilterSet(ContractFilterSet):
+    """The list, its CSV and show (api.md §10.1: show applies the list's filters too)."""
+
+    cohort = CohortsFilter(help_text="Comma-separated start years, e.g. `2023,2024`; without it, cohorts after 2020.")
+    updated_since = UpdatedSinceFilter(help_text="RFC 3339 date-time; participants updated at or after it.")
 
 
 # An unknown or invisible participant is a 422 on participant_id, not a 404 (api.md §16.6).
@@ -173,9 +170,9 @@ def _str_or_none(value) -> str | None:
 
 def filtered_training_records(request):
     """The provider's training records under the list's filters, in the list's order (api.md §10.1)."""
-    filters = Filters(request.query_params)
-    records = selectors.training_records(request.user.id, **cohort_condition(filters.cohorts(), "schedule__cohort_id"))
-    updated_since = filters.updated_since()
+    filters = TrainingRecordFilterSet(request.query_params)
+    records = selectors.training_records(request.user.id, **cohort_condition(filters["cohort"], "schedule__cohort_id"))
+    updated_since = filters["updated_since"]
     if updated_since is None:
         order = "enrolment__participant__created_at"
     else:
@@ -215,15 +212,11 @@ def action_response(view, request, pk, action: str):
 
 LIST_SCHEMA = {
     "tags": [TAG],
-    "parameters": [
-        filter_parameter(TrainingRecordFilterSerializer, "Refine ECF participants to return."),
-        PAGE_PARAMETER,
-    ],
+    "parameters": [PAGE_PARAMETER],
     "responses": {200: TrainingRecordListResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
 }
 CSV_SCHEMA = {
     "tags": [TAG],
-    "parameters": [filter_parameter(TrainingRecordFilterSerializer, "Refine ECF participants to return.")],
     "responses": {
         (200, "text/csv"): csv_schema_response("The participants list as CSV.", CSV_EXAMPLE),
         400: BAD_REQUEST,
@@ -252,6 +245,9 @@ CHANGE_SCHEDULE_SUMMARY = "Notify that an ECF participant is changing training s
 # `participants/ecf`: list, show, CSV and the four actions (v1 and v2). Comments, not docstrings,
 # on the view classes: drf-spectacular would publish a docstring as every operation's description.
 class ParticipantViewSet(ProviderViewSet):
+    # Documented on the list and its CSV, as the contract does; show reads them undocumented, as the original.
+    filtersets = {"list": TrainingRecordFilterSet, "csv": TrainingRecordFilterSet}
+
     @extend_schema(summary="Retrieve multiple participants", operation_id="participants_list", **LIST_SCHEMA)
     def list(self, request):
         return training_records_response(self, request)

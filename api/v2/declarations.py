@@ -24,7 +24,7 @@ from api.v1.declarations import (
     CREATE_SUMMARY,
     CSV_RESPONSES,
     CSV_SUMMARY,
-    FILTER_PARAMETER,
+    FILTERSETS,
     LIST_SUMMARY,
     POST_REQUEST,
     SHOW_SUMMARY,
@@ -118,11 +118,13 @@ def render_declaration(row: dict) -> dict:
 
 
 class ParticipantDeclarationViewSet(ProviderViewSet):
+    filtersets = FILTERSETS
+
     @extend_schema(
         summary=LIST_SUMMARY,
         operation_id="participant_declarations_list",
         tags=[TAG],
-        parameters=[FILTER_PARAMETER, PAGE_PARAMETER],
+        parameters=[PAGE_PARAMETER],
         responses={200: ParticipantDeclarationListResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
@@ -132,7 +134,6 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
         summary=CSV_SUMMARY,
         operation_id="participant_declarations_csv",
         tags=[TAG],
-        parameters=[FILTER_PARAMETER],
         responses={
             (200, "text/csv"): csv_schema_response("The declarations list as CSV.", CSV_EXAMPLE),
             **CSV_RESPONSES,

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 
-from api.filters import Filters
+from api.filters import CohortsFilter, ContractFilterSet, UpdatedSinceFilter, UUIDsFilter
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
@@ -18,7 +18,6 @@ from api.schema import (
     UNAUTHORISED,
     UNPROCESSABLE,
     UUID_PATH_PARAMETER,
-    filter_parameter,
 )
 from api.views import ProviderViewSet, attributes_of, dry_run_requested
 from declarations import selectors
@@ -86,15 +85,14 @@ class ParticipantDeclarationListResponseSerializer(serializers.Serializer):
     data = ParticipantDeclarationSerializer(many=True)
 
 
-class ParticipantDeclarationFilterSerializer(serializers.Serializer):
-    cohort = serializers.CharField(required=False, help_text="Comma-separated start years of the declaration's cohort.")
-    participant_id = serializers.CharField(required=False, help_text="Comma-separated participant ids.")
-    updated_since = serializers.CharField(required=False, help_text="RFC 3339 date-time; records updated at or after.")
-    delivery_partner_id = serializers.CharField(required=False, help_text="Comma-separated delivery partner ids.")
-    statement_id = serializers.CharField(
-        required=False,
+class ParticipantDeclarationFilterSet(ContractFilterSet):
+    cohort = CohortsFilter(help_text="Comma-separated start years of the declaration's cohort.")
+    participant_id = UUIDsFilter(help_text="Comma-separated participant ids.")
+    updated_since = UpdatedSinceFilter(help_text="RFC 3339 date-time; records updated at or after.")
+    delivery_partner_id = UUIDsFilter(help_text="Comma-separated delivery partner ids.")
+    statement_id = UUIDsFilter(
         help_text="Comma-separated statement ids: your declarations each statement pays (or paid) or claws back, "
-        "to reconcile a statement's amounts line by line.",
+        "to reconcile a statement's amounts line by line."
     )
 
 
@@ -275,25 +273,27 @@ def declaration_request_schema() -> dict:
 
 
 class ParticipantDeclarationViewSet(ProviderViewSet):
+    filtersets = {"list": ParticipantDeclarationFilterSet}
+
     @extend_schema(
         summary="List participant declarations",
         operation_id="participant_declarations_list",
         tags=["Participant declarations"],
-        parameters=[filter_parameter(ParticipantDeclarationFilterSerializer), PAGE_PARAMETER],
+        parameters=[PAGE_PARAMETER],
         responses={200: ParticipantDeclarationListResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
-        filters = Filters(request.query_params)
+        filters = ParticipantDeclarationFilterSet(request.query_params)
         page = parse_page(request.query_params)
         declarations = selectors.visible_declarations(
             request.user.id,
             # Declarations have no default cohort restriction (api.md §6.3).
-            cohorts=filters.cohorts(),
-            participant_ids=filters.uuids("participant_id"),
-            delivery_partner_ids=filters.uuids("delivery_partner_id"),
-            updated_since=filters.updated_since(),
+            cohorts=filters["cohort"],
+            participant_ids=filters["participant_id"],
+            delivery_partner_ids=filters["delivery_partner_id"],
+            updated_since=filters["updated_since"],
         )
-        statement_ids = filters.uuids("statement_id")
+        statement_ids = filters["statement_id"]
         if statement_ids is not None:
             declarations = selectors.on_statements(declarations, request.user.id, statement_ids)
         # The page is cut on the sort keys alone, then only its rows are read whole: sorting every

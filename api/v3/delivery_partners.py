@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from api.filters import Filters, cohort_condition, parse_sort
+from api.filters import CohortsFilter, ContractFilterSet, NoFilterSet, cohort_condition, parse_sort
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
@@ -11,7 +11,6 @@ from api.schema import (
     PAGE_PARAMETER,
     UNAUTHORISED,
     UUID_PATH_PARAMETER,
-    filter_parameter,
     sort_parameter,
 )
 from api.views import ProviderViewSet
@@ -47,8 +46,8 @@ class DeliveryPartnersResponseSerializer(serializers.Serializer):
     data = DeliveryPartnerSerializer(many=True)
 
 
-class DeliveryPartnersFilterSerializer(serializers.Serializer):
-    cohort = serializers.CharField(required=False, help_text="Comma-separated start years, e.g. `2023,2024`.")
+class DeliveryPartnerFilterSet(ContractFilterSet):
+    cohort = CohortsFilter(help_text="Comma-separated start years, e.g. `2023,2024`.")
 
 
 # --- Rendering -----------------------------------------------------------------------------
@@ -78,23 +77,21 @@ def render_delivery_partners(lead_provider_id, rows: list[dict]) -> list[dict]:
 
 
 class DeliveryPartnerViewSet(ProviderViewSet):
+    filtersets = {"list": DeliveryPartnerFilterSet}
+
     @extend_schema(
         summary="Retrieve delivery partners",
         operation_id="delivery_partners_list",
         tags=["delivery partners"],
-        parameters=[
-            filter_parameter(DeliveryPartnersFilterSerializer),
-            PAGE_PARAMETER,
-            sort_parameter(list(SORT_KEYS), ""),
-        ],
+        parameters=[PAGE_PARAMETER, sort_parameter(list(SORT_KEYS), "")],
         responses={200: DeliveryPartnersResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
-        filters = Filters(request.query_params)
+        filters = DeliveryPartnerFilterSet(request.query_params)
         page = parse_page(request.query_params)
         lead_provider = request.user
         partners = selectors.provider_delivery_partners(
-            lead_provider.id, **cohort_condition(filters.cohorts(), "cohort_id")
+            lead_provider.id, **cohort_condition(filters["cohort"], "cohort_id")
         )
         order = parse_sort(request.query_params.get("sort"), SORT_KEYS) or ["created_at"]
         rows = list(page.slice(partners.order_by(*order, "id").values(*DELIVERY_PARTNER_COLUMNS)))
@@ -108,7 +105,7 @@ class DeliveryPartnerViewSet(ProviderViewSet):
         responses={200: DeliveryPartnerResponseSerializer, 401: UNAUTHORISED, 404: NOT_FOUND},
     )
     def retrieve(self, request, pk=None):
-        Filters(request.query_params)  # a `filter` that is not a hash is a 400 here too (api.md §6.3)
+        NoFilterSet(request.query_params)  # a `filter` that is not a hash is a 400 here too (api.md §6.3)
         delivery_partner_id = self.path_uuid(pk)
         lead_provider = request.user
         # Any cohort: a partner the provider worked with only in an old cohort is still its partner.

@@ -5,7 +5,15 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 
 from api import representations as rep
-from api.filters import Filters, cohort_condition, parse_sort
+from api.filters import (
+    CohortsFilter,
+    ContractFilterSet,
+    TrainingStatusFilter,
+    UpdatedSinceFilter,
+    UUIDsFilter,
+    cohort_condition,
+    parse_sort,
+)
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
@@ -15,7 +23,6 @@ from api.schema import (
     UNAUTHORISED,
     UNPROCESSABLE,
     UUID_PATH_PARAMETER,
-    filter_parameter,
     sort_parameter,
 )
 from api.v3.declarable import DeclarableResponseSerializer, render_declarable
@@ -107,11 +114,11 @@ class ParticipantListResponseSerializer(serializers.Serializer):
     data = ParticipantSerializer(many=True)
 
 
-class ParticipantFilterSerializer(serializers.Serializer):
-    cohort = serializers.CharField(required=False, help_text="Comma-separated start years, e.g. `2023,2024`.")
-    updated_since = serializers.CharField(required=False, help_text="RFC 3339 date-time; records updated at or after.")
-    training_status = serializers.CharField(required=False, help_text="`active`, `deferred` or `withdrawn`.")
-    from_participant_id = serializers.CharField(required=False, help_text="A participant id retired by a merge.")
+class ParticipantFilterSet(ContractFilterSet):
+    cohort = CohortsFilter(help_text="Comma-separated start years, e.g. `2023,2024`.")
+    updated_since = UpdatedSinceFilter(help_text="RFC 3339 date-time; records updated at or after.")
+    training_status = TrainingStatusFilter(help_text="`active`, `deferred` or `withdrawn`.")
+    from_participant_id = UUIDsFilter(help_text="A participant id retired by a merge.")
 
 
 class WithdrawAttributesSerializer(serializers.Serializer):
@@ -272,26 +279,28 @@ def render_participant(lead_provider_id, participant_id) -> dict | None:
 
 
 class ParticipantViewSet(ProviderViewSet):
+    filtersets = {"list": ParticipantFilterSet}
+
     @extend_schema(
         summary="Retrieve multiple participants",
         operation_id="participants_list",
         tags=["ECF participants"],
-        parameters=[filter_parameter(ParticipantFilterSerializer), PAGE_PARAMETER, sort_parameter(list(SORT_KEYS), "")],
+        parameters=[PAGE_PARAMETER, sort_parameter(list(SORT_KEYS), "")],
         responses={200: ParticipantListResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
-        filters = Filters(request.query_params)
+        filters = ParticipantFilterSet(request.query_params)
         page = parse_page(request.query_params)
         lead_provider = request.user
-        latest_period_conditions = cohort_condition(filters.cohorts(), "schedule__cohort_id")
-        training_status = filters.training_status()
+        latest_period_conditions = cohort_condition(filters["cohort"], "schedule__cohort_id")
+        training_status = filters["training_status"]
         if training_status is not None:
             latest_period_conditions["training_status"] = training_status
         people = selectors.visible_participants(lead_provider.id, **latest_period_conditions)
-        updated_since = filters.updated_since()
+        updated_since = filters["updated_since"]
         if updated_since is not None:
             people = people.filter(updated_at__gte=updated_since)
-        from_ids = filters.uuids("from_participant_id")
+        from_ids = filters["from_participant_id"]
         if from_ids is not None:
             people = people.filter(id_changes__from_participant_id__in=from_ids)
         order = parse_sort(request.query_params.get("sort"), SORT_KEYS) or ["created_at"]

@@ -8,7 +8,15 @@ responses of the writes.
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from api.filters import Filters, cohort_condition, parse_sort
+from api.filters import (
+    CohortsFilter,
+    ContractFilterSet,
+    NoFilterSet,
+    UpdatedSinceFilter,
+    UUIDsFilter,
+    cohort_condition,
+    parse_sort,
+)
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
@@ -17,7 +25,6 @@ from api.schema import (
     UNAUTHORISED,
     UUID_PATH_PARAMETER,
     ErrorSerializer,
-    filter_parameter,
     sort_parameter,
 )
 from api.views import ProviderViewSet, attributes_of
@@ -64,12 +71,12 @@ class MultipleECFPartnershipsResponseSerializer(serializers.Serializer):
     data = ECFPartnershipSerializer(many=True)
 
 
-class PartnershipsFilterSerializer(serializers.Serializer):
-    cohort = serializers.CharField(required=False, help_text="Comma-separated start years, e.g. `2023,2024`.")
-    updated_since = serializers.CharField(
-        required=False, help_text="RFC 3339 date-time; the partnership, its school or delivery partner updated since."
+class PartnershipFilterSet(ContractFilterSet):
+    cohort = CohortsFilter(help_text="Comma-separated start years, e.g. `2023,2024`.")
+    updated_since = UpdatedSinceFilter(
+        help_text="RFC 3339 date-time; the partnership, its school or delivery partner updated since."
     )
-    delivery_partner_id = serializers.CharField(required=False, help_text="Comma-separated delivery partner ids.")
+    delivery_partner_id = UUIDsFilter(help_text="Comma-separated delivery partner ids.")
 
 
 class ECFPartnershipCreateAttributesSerializer(serializers.Serializer):
@@ -207,27 +214,25 @@ def render_partnership(lead_provider_id, partnership_id) -> dict | None:
 
 
 class PartnershipViewSet(ProviderViewSet):
+    filtersets = {"list": PartnershipFilterSet}
+
     @extend_schema(
         summary="Retrieve multiple ECF partnerships",
         operation_id="partnerships_list",
         tags=["ECF partnerships"],
-        parameters=[
-            filter_parameter(PartnershipsFilterSerializer),
-            PAGE_PARAMETER,
-            sort_parameter(list(SORT_KEYS), ""),
-        ],
+        parameters=[PAGE_PARAMETER, sort_parameter(list(SORT_KEYS), "")],
         responses={200: MultipleECFPartnershipsResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
-        filters = Filters(request.query_params)
+        filters = PartnershipFilterSet(request.query_params)
         page = parse_page(request.query_params)
         partnerships = selectors.provider_partnerships(request.user.id).filter(
-            **cohort_condition(filters.cohorts(), "cohort_id")
+            **cohort_condition(filters["cohort"], "cohort_id")
         )
-        updated_since = filters.updated_since()
+        updated_since = filters["updated_since"]
         if updated_since is not None:
             partnerships = selectors.partnerships_updated_since(partnerships, updated_since)
-        delivery_partner_ids = filters.uuids("delivery_partner_id")
+        delivery_partner_ids = filters["delivery_partner_id"]
         if delivery_partner_ids is not None:
             partnerships = partnerships.filter(delivery_partner_id__in=delivery_partner_ids)
         order = parse_sort(request.query_params.get("sort"), SORT_KEYS) or ["created_at"]
@@ -242,7 +247,7 @@ class PartnershipViewSet(ProviderViewSet):
         responses={200: ECFPartnershipResponseSerializer, 401: UNAUTHORISED, 404: NOT_FOUND},
     )
     def retrieve(self, request, pk=None):
-        Filters(request.query_params)  # a `filter` that is not a hash is a 400 here too (api.md §6.3)
+        NoFilterSet(request.query_params)  # a `filter` that is not a hash is a 400 here too (api.md §6.3)
         data = render_partnership(request.user.id, self.path_uuid(pk))
         if data is None:
             raise self.not_found()

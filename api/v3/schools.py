@@ -7,7 +7,7 @@ on list and show alike.
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
-from api.filters import Filters, parse_sort
+from api.filters import ContractFilter, ContractFilterSet, RequiredCohortFilter, UpdatedSinceFilter, parse_sort
 from api.pagination import parse_page
 from api.schema import BAD_REQUEST, NOT_FOUND, PAGE_PARAMETER, UNAUTHORISED, UUID_PATH_PARAMETER, sort_parameter
 from api.views import ProviderViewSet
@@ -56,22 +56,41 @@ class MultipleECFSchoolsResponseSerializer(serializers.Serializer):
     data = ECFSchoolSerializer(many=True)
 
 
-class ECFSchoolsFilterSerializer(serializers.Serializer):
-    cohort = serializers.CharField(required=False, help_text="One start year, e.g. `2024`. Required.")
-    urn = serializers.CharField(required=False, help_text="A school's URN (exact match).")
-    updated_since = serializers.CharField(
-        required=False, help_text="RFC 3339 date-time; the school or its school cohort updated at or after."
+COHORT_HELP = "One start year, e.g. `2024`. Required."
+
+
+class SchoolFilterSet(ContractFilterSet):
+    cohort = RequiredCohortFilter(help_text=COHORT_HELP)
+    urn = ContractFilter(help_text="A school's URN (exact match).")
+    updated_since = UpdatedSinceFilter(
+        help_text="RFC 3339 date-time; the school or its school cohort updated at or after."
     )
+
+
+class SchoolShowFilterSet(ContractFilterSet):
+    cohort = RequiredCohortFilter(help_text=COHORT_HELP)
+
+
+# The whole filter object, as the published contract's schools parameters describe each filter.
+SCHOOL_FILTER_OBJECT = {
+    "type": "object",
+    "properties": {
+        name: {"type": "string", "description": filter_.extra["help_text"]}
+        for name, filter_ in SchoolFilterSet.base_filters.items()
+    },
+}
 
 
 def _school_filter(name: str, *, required: bool = False) -> OpenApiParameter:
     """Each school filter is its own deepObject parameter whose schema is the whole filter object,
-    exactly as the published contract documents it. Read literally that describes
-    `filter[cohort][cohort]=2024`; api.filters.Filters accepts that form as well as the usual
+    exactly as the published contract documents it (so these are written here, not by the FilterSet
+    extension, which names a filter `filter[cohort]` with a string schema: the contract checks would
+    miss `filter[cohort][cohort]` and its siblings). Read literally that describes
+    `filter[cohort][cohort]=2024`; api.filters.FilterInput accepts that form as well as the usual
     `filter[cohort]=2024`, so a client following either the document or its examples is served."""
     return OpenApiParameter(
         f"filter[{name}]",
-        ECFSchoolsFilterSerializer,
+        SCHOOL_FILTER_OBJECT,
         OpenApiParameter.QUERY,
         required=required,
         style="deepObject",
@@ -123,14 +142,14 @@ class SchoolViewSet(ProviderViewSet):
         responses={200: MultipleECFSchoolsResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
-        filters = Filters(request.query_params)
-        cohort_id = filters.required_cohort()
+        filters = SchoolFilterSet(request.query_params)
+        cohort_id = filters["cohort"]
         page = parse_page(request.query_params)
-        updated_since = filters.updated_since()
+        updated_since = filters["updated_since"]
         if cohort_id is None:
             return self.respond([])
         schools = selectors.schools_for_cohort(cohort_id)
-        urn = filters.raw("urn")
+        urn = filters["urn"]
         if urn:
             schools = schools.filter(urn=urn.strip())
         if updated_since is not None:
@@ -147,7 +166,7 @@ class SchoolViewSet(ProviderViewSet):
         responses={200: ECFSchoolResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED, 404: NOT_FOUND},
     )
     def retrieve(self, request, pk=None):
-        cohort_id = Filters(request.query_params).required_cohort()
+        cohort_id = SchoolShowFilterSet(request.query_params)["cohort"]
         school_id = self.path_uuid(pk)
         if cohort_id is None:
             raise self.not_found()

@@ -9,9 +9,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from api.filters import Filters, cohort_condition
+from api.filters import CohortsFilter, ContractFilter, ContractFilterSet, UpdatedSinceFilter, cohort_condition
 from api.pagination import parse_page
-from api.schema import BAD_REQUEST, NOT_FOUND, PAGE_PARAMETER, UNAUTHORISED, UUID_PATH_PARAMETER, filter_parameter
+from api.schema import BAD_REQUEST, NOT_FOUND, PAGE_PARAMETER, UNAUTHORISED, UUID_PATH_PARAMETER
 from api.views import ProviderViewSet
 from ecf.rfc3339 import format_date, format_timestamp
 from statements import selectors
@@ -84,10 +84,21 @@ class StatementsResponseSerializer(serializers.Serializer):
     data = StatementSerializer(many=True)
 
 
-class StatementsFilterSerializer(serializers.Serializer):
-    cohort = serializers.CharField(required=False, help_text="Comma-separated start years, e.g. `2023,2024`.")
-    type = serializers.ChoiceField(choices=STATEMENT_TYPES, required=False, help_text="Only `ecf` statements exist.")
-    updated_since = serializers.CharField(required=False, help_text="RFC 3339 date-time; records updated at or after.")
+def _type_filter() -> ContractFilter:
+    # Documented with its one value; any other answers nothing (_asks_for_ecf), never a 400.
+    return ContractFilter(choices=[(name, name) for name in STATEMENT_TYPES], help_text="Only `ecf` statements exist.")
+
+
+class StatementFilterSet(ContractFilterSet):
+    cohort = CohortsFilter(help_text="Comma-separated start years, e.g. `2023,2024`.")
+    type = _type_filter()
+    updated_since = UpdatedSinceFilter(help_text="RFC 3339 date-time; records updated at or after.")
+
+
+class StatementShowFilterSet(ContractFilterSet):
+    """Show reads only `filter[type]` (api.md §6.3); like the original's, it is not documented there."""
+
+    type = _type_filter()
 
 
 # --- Rendering -----------------------------------------------------------------------------
@@ -133,10 +144,10 @@ def render_amounts(amounts: dict[str, Decimal] | None) -> dict[str, str] | None:
     return {name: f"{amount.quantize(PENNY, rounding=ROUND_HALF_UP) + 0:.2f}" for name, amount in amounts.items()}
 
 
-def _asks_for_ecf(filters: Filters) -> bool:
+def _asks_for_ecf(filters: ContractFilterSet) -> bool:
     """`filter[type]` absent, blank or `ecf`: every statement here is an ECF one. Any other type
     (the original also had NPQ statements) has none."""
-    raw = filters.raw("type")
+    raw = filters["type"]
     return raw is None or raw.strip() in ("", "ecf")
 
 
@@ -144,18 +155,20 @@ def _asks_for_ecf(filters: Filters) -> bool:
 
 
 class StatementViewSet(ProviderViewSet):
+    filtersets = {"list": StatementFilterSet}
+
     @extend_schema(
         summary="Retrieve financial statements",
         operation_id="statements_list",
         tags=["statements"],
-        parameters=[filter_parameter(StatementsFilterSerializer), PAGE_PARAMETER],
+        parameters=[PAGE_PARAMETER],
         responses={200: StatementsResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
-        filters = Filters(request.query_params)
+        filters = StatementFilterSet(request.query_params)
         page = parse_page(request.query_params)
-        conditions = cohort_condition(filters.cohorts(), "cohort_id")
-        updated_since = filters.updated_since()
+        conditions = cohort_condition(filters["cohort"], "cohort_id")
+        updated_since = filters["updated_since"]
         if updated_since is not None:
             conditions["updated_at__gte"] = updated_since
         if not _asks_for_ecf(filters):
@@ -172,7 +185,7 @@ class StatementViewSet(ProviderViewSet):
         responses={200: StatementResponseSerializer, 401: UNAUTHORISED, 404: NOT_FOUND},
     )
     def retrieve(self, request, pk=None):
-        filters = Filters(request.query_params)
+        filters = StatementShowFilterSet(request.query_params)
         statement_id = self.path_uuid(pk)
         if not _asks_for_ecf(filters):
             raise self.not_found()

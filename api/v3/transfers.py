@@ -3,9 +3,9 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from api.filters import Filters
+from api.filters import ContractFilterSet, UpdatedSinceFilter
 from api.pagination import parse_page
-from api.schema import BAD_REQUEST, NOT_FOUND, PAGE_PARAMETER, UNAUTHORISED, UUID_PATH_PARAMETER, filter_parameter
+from api.schema import BAD_REQUEST, NOT_FOUND, PAGE_PARAMETER, UNAUTHORISED, UUID_PATH_PARAMETER
 from api.views import ProviderViewSet
 from ecf import clock
 from ecf.rfc3339 import format_date, format_timestamp
@@ -58,8 +58,8 @@ class ParticipantTransferListResponseSerializer(serializers.Serializer):
     data = ParticipantTransferSerializer(many=True)
 
 
-class TransferFilterSerializer(serializers.Serializer):
-    updated_since = serializers.CharField(required=False, help_text="RFC 3339 date-time; people updated at or after.")
+class TransferFilterSet(ContractFilterSet):
+    updated_since = UpdatedSinceFilter(help_text="RFC 3339 date-time; people updated at or after.")
 
 
 # --- Rendering -----------------------------------------------------------------------------
@@ -110,22 +110,21 @@ class TransferViewSet(ProviderViewSet):
     """Routed at `participants/ecf/transfers` (list) and `participants/ecf/{id}/transfers` (show);
     the show action is not called `retrieve` so the router adds no `transfers/{id}` route."""
 
+    filtersets = {"list": TransferFilterSet}
+
     @extend_schema(
         summary="Retrieve multiple participant transfers",
         operation_id="participant_transfers_list",
         tags=[TAG],
-        parameters=[
-            filter_parameter(TransferFilterSerializer, "Refine participant transfers to return."),
-            PAGE_PARAMETER,
-        ],
+        parameters=[PAGE_PARAMETER],
         responses={200: ParticipantTransferListResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
-        filters = Filters(request.query_params)
+        filters = TransferFilterSet(request.query_params)
         page = parse_page(request.query_params)
         people = selectors.transfer_participants(request.user.id)
         order = ["created_at"]
-        updated_since = filters.updated_since()
+        updated_since = filters["updated_since"]
         if updated_since is not None:
             # A sync walks forward through changes (api.md §10.3).
             people = people.filter(updated_at__gte=updated_since)

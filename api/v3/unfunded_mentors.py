@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from api.filters import Filters, parse_sort
+from api.filters import ContractFilterSet, UpdatedSinceFilter, parse_sort
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
@@ -11,7 +11,6 @@ from api.schema import (
     PAGE_PARAMETER,
     UNAUTHORISED,
     UUID_PATH_PARAMETER,
-    filter_parameter,
     sort_parameter,
 )
 from api.views import ProviderViewSet
@@ -49,8 +48,8 @@ class UnfundedMentorListResponseSerializer(serializers.Serializer):
     data = UnfundedMentorSerializer(many=True)
 
 
-class UnfundedMentorFilterSerializer(serializers.Serializer):
-    updated_since = serializers.CharField(required=False, help_text="RFC 3339 date-time; mentors updated at or after.")
+class UnfundedMentorFilterSet(ContractFilterSet):
+    updated_since = UpdatedSinceFilter(help_text="RFC 3339 date-time; mentors updated at or after.")
 
 
 # --- Rendering -----------------------------------------------------------------------------
@@ -83,22 +82,23 @@ def _mentor(person: dict, detail: dict) -> dict:
 
 
 class UnfundedMentorViewSet(ProviderViewSet):
+    filtersets = {"list": UnfundedMentorFilterSet}
+
     @extend_schema(
         summary="Retrieve multiple unfunded mentors",
         operation_id="unfunded_mentors_list",
         tags=[TAG],
         parameters=[
-            filter_parameter(UnfundedMentorFilterSerializer, "Refine unfunded mentors to return."),
             PAGE_PARAMETER,
             sort_parameter(PUBLISHED_SORT_KEYS, "UnfundedMentorsSort"),
         ],
         responses={200: UnfundedMentorListResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
-        filters = Filters(request.query_params)
+        filters = UnfundedMentorFilterSet(request.query_params)
         page = parse_page(request.query_params)
         mentors = selectors.unfunded_mentors(request.user.id)
-        updated_since = filters.updated_since()
+        updated_since = filters["updated_since"]
         if updated_since is not None:
             mentors = mentors.filter(updated_at__gte=updated_since)
         order = parse_sort(request.query_params.get("sort"), SORT_KEYS) or ["created_at"]

@@ -79,6 +79,17 @@ def show_operations():
             yield param
 
 
+def documented_filters():
+    """Each `filter[name]` query parameter of each GET operation (the schools' literal deepObject
+    parameters are named `filter[cohort]` too)."""
+    for param in operations({"GET"}):
+        version, method, path, operation = param.values
+        for parameter in operation.get("parameters", []):
+            name = parameter.get("name", "")
+            if parameter.get("in") == "query" and name.startswith("filter["):
+                yield pytest.param(version, method, path, name, id=f"{param.id} {name}")
+
+
 def call(client, method: str, path: str, query: dict | None = None):
     url = path.replace("{}", PLACEHOLDER_ID)
     send = getattr(client, method.lower())
@@ -111,6 +122,17 @@ def test_every_list_refuses_a_filter_that_is_not_a_hash(provider_client, flavour
     assert response.json() == {
         "errors": [{"title": "Bad parameter", "detail": "Filter must be a hash", "code": "filter.not_a_hash"}]
     }
+
+
+@pytest.mark.parametrize(("version", "method", "path", "name"), documented_filters())
+def test_every_documented_filter_is_read_by_its_operation(provider_client, flavoured, method, path, name):
+    """A documented filter the endpoint ignored would silently return unfiltered records: each one is
+    parsed, so a NUL in its value is refused with an error naming it (api/filters.py)."""
+    response = call(provider_client, method, path, {**REQUIRED_QUERY.get(path, {}), name: "2024\x00"})
+
+    assert response.status_code == 400
+    assert [error["code"] for error in response.json()["errors"]] == ["filter.nul_character"]
+    assert f"'#/{name[len('filter[') : -1]}'" in response.json()["errors"][0]["detail"]
 
 
 @pytest.mark.parametrize(("version", "method", "path", "operation"), list_operations())
