@@ -25,7 +25,7 @@ from declarations.models import (
 from declarations.state_machine import Actor
 from ecf import clock, rfc3339
 from ecf.after_response import run_after_response
-from ecf.compiled_query import CompiledQuery
+from ecf.compiled_query import CompiledQuery, insert_new
 from ecf.errors import InvalidAction, ServiceValidationError
 from participants import selectors as participant_selectors
 from participants import services as participant_services
@@ -208,7 +208,7 @@ def _submit(submission: Submission, *, log_attempt: bool) -> Declaration:
         raise ServiceValidationError(errors)
     declaration = _create(submission)
     if log_attempt:
-        _attempt(submission, declaration=declaration).save()
+        insert_new(_attempt(submission, declaration=declaration))
     return declaration
 
 
@@ -415,7 +415,7 @@ def _create(submission: Submission) -> Declaration:
         state = DeclarationState.ELIGIBLE
     else:
         state = DeclarationState.SUBMITTED
-    declaration = Declaration.objects.create(
+    declaration = Declaration(
         enrolment_id=submission.enrolment_id,
         participant_id=submission.person["id"],
         lead_provider=submission.lead_provider,
@@ -433,7 +433,7 @@ def _create(submission: Submission) -> Declaration:
         sparsity_uplift=facts["sparsity_uplift"],
         statement_id=facts["output_statement_id"] if state != DeclarationState.SUBMITTED else None,
     )
-    state_machine.record_creation(declaration, actor=Actor.provider(submission.lead_provider))
+    state_machine.create(declaration, actor=Actor.provider(submission.lead_provider))
     _update_mentor_completion(declaration)
     return declaration
 
