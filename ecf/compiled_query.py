@@ -21,17 +21,41 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 from django.db import connection, models
 from django.db.models import QuerySet, signals
+from psycopg._queries import PostgresQuery, _query2pg
 
 logger = logging.getLogger(__name__)
 
 _CONSTANT = object()
 
 
+class _CompiledStatement(PostgresQuery):
+    """A compiled query's SQL, parsed for its placeholders once per process.
+
+    psycopg parses a query's `%s` placeholders again on every run when it is longer than 4 kB (the
+    facts query of a declaration POST is), a cost that bought nothing for a statement that never
+    changes (issue 19). psycopg is pinned (requirements.txt): this leans on its query class.
+    """
+
+    def convert(self, query, vars) -> None:
+        bquery = query.encode(self._encoding) if isinstance(query, str) else query
+        self.query, self._want_formats, self._order, self._parts = _query2pg(bquery, self._encoding)
+        self.dump(vars)
+
+
 class _PreparedCursor(psycopg.Cursor):
     """Server-side binding, and the statement prepared on the server from its first use."""
 
+    _query_cls = _CompiledStatement
+
     def execute(self, query, params=None, **kwargs):
         return super().execute(query, params, prepare=True, **kwargs)
+
+    def _convert_query(self, query, params=None):
+        converted = super()._convert_query(query, params)
+        # psycopg records the query it ran only when it was not prepared; Django's query log
+        # (last_executed_query) reads it there.
+        self._query = converted
+        return converted
 
 
 def _sentinel(value):
@@ -71,9 +95,9 @@ class CompiledQuery:
         params = [values[slot] if isinstance(slot, str) else slot[1] for slot in slots]
         connection.ensure_connection()
         # A prepared statement (per connection): PostgreSQL planned the facts query of a declaration
-        # POST in more time than it ran it. Still through Django's cursor wrapper, so query counts,
-        # logs and execute wrappers see it.
-        with connection.make_cursor(_PreparedCursor(connection.connection)) as cursor:
+        # POST in more time than it ran it. Still through Django's cursor wrapper (the debug one when
+        # queries are logged), so query counts, logs and execute wrappers see it.
+        with connection._prepare_cursor(_PreparedCursor(connection.connection)) as cursor:
             cursor.execute(sql, params)
             columns = [column.name for column in cursor.description]
             return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]

@@ -145,7 +145,11 @@ def _profile(provider_name: str, candidates: list[dict], args) -> None:
         attributes = next(pool)
         body = json.dumps({"data": {"type": "participant-declaration", "attributes": attributes}})
         environ = factory.post(
-            FLOOR_PATH if args.floor else PATH, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1"
+            FLOOR_PATH if args.floor else PATH,
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+            HTTP_HOST="127.0.0.1",
         ).environ
         started = time.perf_counter()
         chunks = []
