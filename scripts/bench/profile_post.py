@@ -88,7 +88,7 @@ def _explain(connection, reads: list[tuple[str, list]]) -> None:
 
     for sql, params in reads:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, SETTINGS) " + sql, params)
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, SETTINGS, VERBOSE) " + sql, params)
             print("\n".join(row[0] for row in cursor.fetchall()))
             print("-" * 100)
             transaction.set_rollback(True)
