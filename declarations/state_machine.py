@@ -12,6 +12,7 @@ from django.db import transaction
 
 from declarations.models import ActorKind, Declaration, DeclarationState, DeclarationStateChange
 from ecf import clock
+from ecf.compiled_query import insert_new
 from ecf.errors import InvalidAction
 
 S = DeclarationState
@@ -74,15 +75,17 @@ def _history(declaration_id, from_state: str, to_state: str, actor: Actor, reaso
 
 
 @transaction.atomic(savepoint=False)  # part of the creating transaction: a savepoint would only cost a round trip
-def record_creation(declaration: Declaration, *, actor: Actor, reason: str = "") -> None:
-    """History of a new declaration: `submitted`, then its initial state if different (rules §4.7)."""
+def create(declaration: Declaration, *, actor: Actor, reason: str = "") -> Declaration:
+    """Store a new (unsaved) declaration with its history: `submitted`, then its initial state if
+    different (rules §4.7). One round trip for the declaration and its history rows (issue 19)."""
     if declaration.state not in INITIAL_STATES:
         raise InvalidAction(f"A declaration cannot start as {declaration.state}")
     now = clock.now()
     rows = [_history(declaration.pk, "", S.SUBMITTED, actor, "", now)]
     if declaration.state != S.SUBMITTED:
         rows.append(_history(declaration.pk, S.SUBMITTED, declaration.state, actor, reason, now))
-    DeclarationStateChange.objects.bulk_create(rows)
+    insert_new(declaration, *rows)
+    return declaration
 
 
 @transaction.atomic

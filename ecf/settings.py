@@ -119,6 +119,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # are short, so JIT never pays for itself; it is switched off for our connections only.
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = " ".join(filter(None, [_options.get("options", ""), "-c jit=off"]))
+    # Django turns psycopg's prepared statements off (prepare_threshold None), and psycopg then ignores
+    # even an explicit `prepare=True`: ecf.compiled_query's lookups of a declaration POST, which cost
+    # PostgreSQL more to plan than to run, were planned on every run (issue 19). A threshold no query
+    # reaches prepares exactly those that ask; Django's own cursors bind on the client and never prepare.
+    _options.setdefault("prepare_threshold", 2**31)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -7,9 +7,10 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from ecf import clock
+from ecf.compiled_query import CompiledQuery
 from participants.models import ApiToken, LeadProvider
 
 # Only write last_used_at when it is this stale, so a busy integration does not turn every
@@ -49,10 +50,36 @@ def active_api_token(raw_token: str) -> ApiToken | None:
     # The lookup compares digests, never raw secrets; compare_digest keeps the final check
     # constant-time whatever the index does.
     digest = token_digest(raw_token)
-    token = ApiToken.objects.select_related("lead_provider").filter(digest=digest, revoked_at__isnull=True).first()
+    token = _token_with_provider(_ACTIVE_TOKEN.first(digest=digest))
     if token is None or not hmac.compare_digest(token.digest, digest):
         return None
     _record_use(token)
+    return token
+
+
+# Every API request looks its token up: compiled once per process (ecf.compiled_query), where the ORM
+# built the same select_related query again on every request (issue 19).
+_TOKEN_FIELDS = [field.attname for field in ApiToken._meta.concrete_fields]
+_PROVIDER_FIELDS = [field.attname for field in LeadProvider._meta.concrete_fields]
+
+
+def _active_token_query(*, digest: str):
+    provider_columns = {f"provider_{name}": F(f"lead_provider__{name}") for name in _PROVIDER_FIELDS}
+    active = ApiToken.objects.filter(digest=digest, revoked_at__isnull=True)
+    return active.values(*_TOKEN_FIELDS, **provider_columns)[:1]
+
+
+_ACTIVE_TOKEN = CompiledQuery(_active_token_query)
+
+
+def _token_with_provider(row: dict | None) -> ApiToken | None:
+    """The token and its provider as the ORM would have loaded them (select_related)."""
+    if row is None:
+        return None
+    token = ApiToken.from_db(None, _TOKEN_FIELDS, [row[name] for name in _TOKEN_FIELDS])
+    token.lead_provider = LeadProvider.from_db(
+        None, _PROVIDER_FIELDS, [row[f"provider_{name}"] for name in _PROVIDER_FIELDS]
+    )
     return token
 
 

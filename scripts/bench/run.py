@@ -379,7 +379,9 @@ def main() -> None:
             print(f"make bench: seeding {PARTICIPANTS} participants (a few minutes, once)", flush=True)
             cluster.fresh_template()
             manage(template_env, "migrate", "--no-input")
-            manage(template_env, "seed_sandbox", "--participants", str(PARTICIPANTS), "--seed", str(SEED))
+            # The template is a sandbox, not production: seed_sandbox refuses ECF_ENV=production (issue 12.7).
+            seed_env = {**template_env, "ECF_ENV": "development", "DEBUG": "false"}
+            manage(seed_env, "seed_sandbox", "--participants", str(PARTICIPANTS), "--seed", str(SEED))
             cluster.mark_seeded(PARTICIPANTS, SEED)
         copy_seconds = cluster.fresh_run_database()
         print(f"make bench: run database copied from the template in {copy_seconds:.1f}s", flush=True)
