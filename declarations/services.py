@@ -41,6 +41,7 @@ from participants.models import (
     TrainingStatusChange,
 )
 from statements.models import Statement
+from visibility.services import visibility_refresh
 
 # --- The contract's words (api.md §11.1, §11.4) ------------------------------------------------
 
@@ -414,6 +415,7 @@ def _create(submission: Submission) -> Declaration:
     )
     state_machine.record_creation(declaration, actor=Actor.provider(submission.lead_provider))
     _update_mentor_completion(declaration)
+    visibility_refresh(participant_ids=[declaration.participant_id])
     return declaration
 
 
@@ -478,6 +480,7 @@ def declaration_void(*, declaration: Declaration, actor: Actor, reason: str = ""
             declaration, DeclarationState.VOIDED, actor=actor, reason=reason, **voided_by
         )
     _update_mentor_completion(declaration)
+    visibility_refresh(participant_ids=[declaration.participant_id])
     return declaration
 
 
@@ -530,9 +533,9 @@ def enrolment_set_eligibility(*, enrolment: Enrolment, status: str, reason: str)
         enrolment.eligibility_status, enrolment.eligibility_reason = status, reason
         enrolment.save(update_fields=["eligibility_status", "eligibility_reason"])
         Participant.objects.filter(pk=enrolment.participant_id).update(updated_at=clock.now())
-    if not enrolment.is_fundable:
-        return []
-    return _make_submitted_declarations_eligible(enrolment)
+    moved = _make_submitted_declarations_eligible(enrolment) if enrolment.is_fundable else []
+    visibility_refresh(participant_ids=[enrolment.participant_id])
+    return moved
 
 
 def _make_submitted_declarations_eligible(enrolment: Enrolment) -> list[Declaration]:

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "participants",
     "statements",
     "declarations",
+    "visibility",
     "api",
 ]
 

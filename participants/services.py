@@ -28,6 +28,7 @@ from participants.models import (
     TrainingStatusChange,
     WithdrawalReason,
 )
+from visibility.services import visibility_refresh
 
 # The states that hold a participant's "slot" for a course and declaration type (rules §4.6). Kept
 # here as plain values because participants may not import the declarations app; they mirror the
@@ -64,7 +65,12 @@ def participant_merge(*, from_participant: Participant, to_participant: Particip
     )
     Participant.objects.filter(pk=to_participant.pk).update(updated_at=now)
     to_participant.updated_at = now
+    retired_id = from_participant.id
     from_participant.delete()
+    mentees = TrainingPeriod.objects.filter(mentor__participant=to_participant).values_list(
+        "enrolment__participant_id", flat=True
+    )
+    visibility_refresh(participant_ids=[retired_id, to_participant.id, *mentees])
     return change
 
 
@@ -278,6 +284,7 @@ def _training_status_change(target: _ActionTarget, *, lead_provider: LeadProvide
     Enrolment.objects.filter(pk=enrolment.pk).update(training_status=status, updated_at=now)
     enrolment.training_status, enrolment.updated_at = status, now
     _touch(target.participant, now)
+    visibility_refresh(participant_ids=[target.participant.pk])
     return enrolment
 
 
@@ -495,6 +502,7 @@ class _ScheduleMove:
             partnership_id=self.partnership.pk if moves_school_cohort else self.period.partnership_id,
         )
         _touch(self.target.participant, now)
+        visibility_refresh(participant_ids=[self.target.participant.pk])
         return enrolment
 
 
@@ -658,9 +666,9 @@ def partnership_challenge(*, partnership: Partnership, reason: str) -> Partnersh
         SchoolCohort.objects.filter(school_id=partnership.school_id, cohort_id=partnership.cohort_id).update(
             induction_programme_choice=InductionProgrammeChoice.NO_EARLY_CAREER_TEACHERS, updated_at=now
         )
-    Participant.objects.filter(id__in=partnership.training_periods.values("enrolment__participant_id")).update(
-        updated_at=now
-    )
+    trained_here = Participant.objects.filter(id__in=partnership.training_periods.values("enrolment__participant_id"))
+    trained_here.update(updated_at=now)
+    visibility_refresh(participant_ids=trained_here.values_list("id", flat=True))
     return partnership
 
 
@@ -769,10 +777,12 @@ def _partnership_report(partnership: Partnership, *, delivery_partner: DeliveryP
     attached = _attach_unpartnered_periods(partnership, now=now)
     # Everyone who trains or trained at the school comes back in `updated_since` syncs, and so do the
     # mentors of the training the provider now sees (they may be its unfunded mentors from now on).
-    Participant.objects.filter(
+    touched = Participant.objects.filter(
         Q(id__in=TrainingPeriod.objects.filter(school_id=partnership.school_id).values("enrolment__participant_id"))
         | Q(id__in=Enrolment.objects.filter(id__in=[p.mentor_id for p in attached]).values("participant_id"))
-    ).update(updated_at=now)
+    )
+    touched.update(updated_at=now)
+    visibility_refresh(participant_ids=touched.values_list("id", flat=True))
     return partnership
 
 
@@ -877,6 +887,7 @@ def participant_leave_school(*, enrolment: Enrolment, end_date, reported_at: dat
         raise ServiceValidationError([("end_date", LEAVING_BEFORE_START)])
     leaving = _report_leaving(current, end=end, now=now, reported_at=reported_at or now)
     _touch(enrolment.participant, now)
+    visibility_refresh(participant_ids=[enrolment.participant_id])
     return leaving
 
 
@@ -940,6 +951,7 @@ def participant_join_school(
     _touch(enrolment.participant, now)
     if mentor is not None:  # a mentor from another provider becomes an unfunded mentor of this one
         _touch_person(mentor.participant_id, now)
+    visibility_refresh(participant_ids=[enrolment.participant_id, mentor.participant_id if mentor else None])
     return joining
 
 
@@ -963,6 +975,7 @@ def training_period_assign_mentor(*, enrolment: Enrolment, mentor: Enrolment | N
     _touch(enrolment.participant, now)
     if mentor is not None:
         _touch_person(mentor.participant_id, now)
+    visibility_refresh(participant_ids=[enrolment.participant_id, mentor.participant_id if mentor else None])
     return period
 
 
@@ -981,6 +994,7 @@ def participant_change_email(*, participant: Participant, email: str) -> Partici
     )
     participant.email = email
     participant.save(update_fields=["email"])  # moves updated_at (Timestamped)
+    visibility_refresh(participant_ids=[participant.pk])
     return participant
 
 
@@ -1001,6 +1015,7 @@ def participant_correct_details(*, participant: Participant, full_name: str, trn
     if changed:
         participant.full_name, participant.trn = full_name, trn
         participant.save(update_fields=changed)  # moves updated_at (Timestamped)
+        visibility_refresh(participant_ids=[participant.pk])
     return participant
 
 
@@ -1018,6 +1033,7 @@ def training_period_change_email(*, enrolment: Enrolment, email: str) -> Trainin
     now = clock.now()
     period = _change_period(current, now=now, email=email)
     _touch(enrolment.participant, now)
+    visibility_refresh(participant_ids=[enrolment.participant_id])
     return period
 
 
@@ -1039,9 +1055,11 @@ def school_update(*, school: School, **fields) -> School:
         setattr(school, field, value)
     school.save(update_fields=list(changed))
     if "urn" in changed:
-        Participant.objects.filter(
+        trained_here = Participant.objects.filter(
             id__in=TrainingPeriod.objects.filter(school=school).values("enrolment__participant_id")
-        ).update(updated_at=school.updated_at)
+        )
+        trained_here.update(updated_at=school.updated_at)
+        visibility_refresh(participant_ids=trained_here.values_list("id", flat=True))
     return school
 
 
@@ -1103,6 +1121,12 @@ def lead_provider_update(*, lead_provider: LeadProvider, name: str) -> LeadProvi
         enrolment__training_periods__induction_status=InductionStatus.LEAVING,
     )
     Participant.objects.filter(id__in=transferred.values("enrolment__participant_id")).update(updated_at=now)
+    visibility_refresh(
+        participant_ids=[
+            *lead_provider.declarations.values_list("participant_id", flat=True),
+            *transferred.values_list("enrolment__participant_id", flat=True),
+        ]
+    )
     return lead_provider
 
 

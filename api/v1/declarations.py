@@ -24,7 +24,7 @@ from api.v1.csv import csv_response, csv_schema_response
 from api.v3.declarations import DECLARATION_STATES, declaration_request_schema
 from api.views import ProviderViewSet, attributes_of
 from declarations import selectors
-from declarations.models import DeclarationState
+from declarations.models import Declaration, DeclarationState
 from declarations.services import declaration_submit, declaration_void
 from declarations.state_machine import Actor
 from ecf.rfc3339 import format_timestamp
@@ -115,16 +115,20 @@ def render_declaration(row: dict) -> dict:
 # --- Reads and writes shared with v2 (same behaviour, different shape) ---------------------------
 
 
-def filtered_declarations(request):
-    """The declarations the provider reads in v1/v2 under the request's filters, oldest first."""
+def filtered_declaration_ids(request):
+    """The ids of the declarations the provider reads in v1/v2 under the request's filters, oldest first."""
     filters = Filters(request.query_params)
-    declarations = selectors.visible_declarations(
+    return selectors.visible_declaration_ids(
         request.user.id,
         include_leaving=False,  # v1/v2 never show a leaver's old declarations (api.md §15)
         participant_ids=_as_list(filters.single_uuid_strict("participant_id")),
         updated_after=filters.updated_since(),  # strict in v1/v2 (api.md §6.2)
     )
-    return declarations.order_by("created_at", "id")
+
+
+def filtered_declarations(request):
+    """The declarations the provider reads in v1/v2 under the request's filters, oldest first."""
+    return Declaration.objects.filter(id__in=filtered_declaration_ids(request)).order_by("created_at", "id")
 
 
 def _as_list(value) -> list | None:
@@ -133,9 +137,10 @@ def _as_list(value) -> list | None:
 
 def declaration_page(request):
     """A page of DECLARATION_COLUMNS rows of the list."""
-    declarations = filtered_declarations(request)
-    page = parse_page(request.query_params)
-    return page.slice(declarations.values(*DECLARATION_COLUMNS))
+    # The page is cut from the read model's range scan, then only its rows are read whole.
+    ids = filtered_declaration_ids(request)
+    page_ids = parse_page(request.query_params).slice(ids)
+    return Declaration.objects.filter(id__in=page_ids).order_by("created_at", "id").values(*DECLARATION_COLUMNS)
 
 
 def declaration_csv(request, render):

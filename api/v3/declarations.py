@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 
+from api.cursor import cursor_page, parse_cursor, respond_with_next
 from api.filters import Filters
 from api.pagination import parse_page
 from api.schema import (
@@ -267,7 +268,7 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
     def list(self, request):
         filters = Filters(request.query_params)
         page = parse_page(request.query_params)
-        declarations = selectors.visible_declarations(
+        declarations = selectors.visible_declaration_ids(
             request.user.id,
             # Declarations have no default cohort restriction (api.md §6.3).
             cohorts=filters.cohorts(),
@@ -277,12 +278,20 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
         )
         # The page is cut on the sort keys alone, then only its rows are read whole: sorting every
         # visible declaration with all its columns spilled to disk on a large provider (docs/benchmarks.md).
-        page_ids = page.slice(declarations.order_by("created_at", "id").values("id"))
+        cursor = parse_cursor(request.query_params)
+        if cursor is not None:  # a change-cursor walk
+            page_ids, following = cursor_page(
+                declarations, cursor, key=("created_at", "declaration_id"), per_page=page.per_page
+            )
+        else:
+            page_ids = page.slice(declarations)
         rows = (
             Declaration.objects.filter(id__in=page_ids)
             .order_by("created_at", "id")
             .values(*DECLARATION_COLUMNS, **DECLARATION_TIMESTAMPS)
         )
+        if cursor is not None:
+            return respond_with_next(render_declarations(list(rows)), request, following)
         return self.respond(render_declarations(list(rows)))
 
     @extend_schema(

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 
 from api import representations as rep
+from api.cursor import cursor_page, parse_cursor, respond_with_next
 from api.filters import Filters, cohort_condition, parse_sort
 from api.pagination import parse_page
 from api.schema import (
@@ -36,6 +37,7 @@ SCHEDULE_IDENTIFIERS = [
 ]
 PARTICIPANT_STATUSES = ["active", "joining", "leaving", "left", "withdrawn"]
 SORT_KEYS = {"created_at": "created_at", "updated_at": "updated_at"}
+CURSOR_ORDER = ["created_at", "id"]
 
 
 # --- The shape, for the schema -----------------------------------------------------------
@@ -285,16 +287,21 @@ class ParticipantViewSet(ProviderViewSet):
         training_status = filters.training_status()
         if training_status is not None:
             latest_period_conditions["training_status"] = training_status
-        people = selectors.visible_participants(lead_provider.id, **latest_period_conditions)
         updated_since = filters.updated_since()
-        if updated_since is not None:
-            people = people.filter(updated_at__gte=updated_since)
         from_ids = filters.uuids("from_participant_id")
-        if from_ids is not None:
-            people = people.filter(id_changes__from_participant_id__in=from_ids)
-        order = parse_sort(request.query_params.get("sort"), SORT_KEYS) or ["created_at"]
-        page_ids = page.slice(people.order_by(*order, "id").values("id"))
-        return self.respond(render_participants(lead_provider.id, page_ids, [*order, "id"]))
+        order = [*(parse_sort(request.query_params.get("sort"), SORT_KEYS) or ["created_at"]), "id"]
+        cursor = parse_cursor(request.query_params)
+        people = selectors.visible_participant_ids(
+            lead_provider.id,
+            order=order,
+            updated_since=updated_since,
+            from_participant_ids=from_ids,
+            **latest_period_conditions,
+        )
+        if cursor is not None:  # a change-cursor walk: creation order, whatever `sort` says
+            ids, following = cursor_page(people, cursor, key=("created_at", "participant_id"), per_page=page.per_page)
+            return respond_with_next(render_participants(lead_provider.id, ids, CURSOR_ORDER), request, following)
+        return self.respond(render_participants(lead_provider.id, page.slice(people), order))
 
     @extend_schema(
         summary="Retrieve a single participant",
