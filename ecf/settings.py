@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "declarations",
     "visibility",
     "api",
+    "sandbox",
 ]
 
 MIDDLEWARE = [

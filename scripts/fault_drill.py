@@ -198,12 +198,12 @@ def plan_declarations(threads: int, per_provider: int) -> list[tuple[str, str, l
     """[(provider id, token, [declaration attributes the service accepts now])], providers with most first."""
     from django.db import transaction
 
-    from api.sandbox import sandbox_token
     from declarations.models import Declaration
     from declarations.services import declaration_submit
     from ecf import clock
     from ecf.errors import ServiceValidationError
     from participants.models import Enrolment, LeadProvider, Milestone
+    from sandbox.world import sandbox_token
 
     now = clock.now()
     plans = []

@@ -17,7 +17,6 @@ from django.core.management import CommandError, call_command
 from django.db.models import F
 from rest_framework.test import APIClient
 
-from api.sandbox import COUNTED, DEFAULT_PARTICIPANTS, statement_calendar
 from declarations.models import (
     BILLABLE_STATES,
     REFUNDABLE_STATES,
@@ -46,6 +45,8 @@ from participants.models import (
     TrainingStatus,
     TrainingStatusChange,
 )
+from sandbox.world import DEFAULT_PARTICIPANTS
+from sandbox.writer import COUNTED, statement_calendar
 from statements.models import ContractBand, EctContract, MentorContract, Statement, StatementStatus
 from statements.permissions import FINANCE_GROUP
 

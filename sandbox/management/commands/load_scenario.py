@@ -2,7 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from api.scenarios import ScenarioError, scenario_load, scenario_read
+from sandbox.scenario_schema import ScenarioError, scenario_read
+from sandbox.scenario_writer import scenario_load
 
 
 class Command(BaseCommand):

@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from api import sandbox
+from sandbox.report import ProgressBar, format_report
+from sandbox.world import DEFAULT_PARTICIPANTS, DEFAULT_SEED
+from sandbox.writer import SandboxConflict, sandbox_seed
 
 
 class Command(BaseCommand):
@@ -11,22 +13,22 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--seed", type=int, default=sandbox.DEFAULT_SEED, help="Same seed, same data and ids.")
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="Same seed, same data and ids.")
         parser.add_argument(
             "--participants",
             type=int,
-            default=sandbox.DEFAULT_PARTICIPANTS,
+            default=DEFAULT_PARTICIPANTS,
             help="How many participants (about one school per 40, at least 300 schools).",
         )
 
     def handle(self, *args, seed, participants, **options):
         if participants < 0:
             raise CommandError("--participants must be 0 or more.")
-        progress = sandbox.ProgressBar(
+        progress = ProgressBar(
             lambda text: self.stderr.write(text, style_func=str, ending=""), interactive=self.stderr.isatty()
         )
         try:
-            report = sandbox.sandbox_seed(seed=seed, participants=participants, progress=progress)
-        except sandbox.SandboxConflict as error:
+            report = sandbox_seed(seed=seed, participants=participants, progress=progress)
+        except SandboxConflict as error:
             raise CommandError(str(error)) from error
-        self.stdout.write(sandbox.format_report(report))
+        self.stdout.write(format_report(report))
