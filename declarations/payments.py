@@ -15,7 +15,7 @@ from ecf import clock
 from ecf.errors import InvalidAction
 from statements.calculation import calculate_statement
 from statements.models import Statement, StatementStatus
-from visibility.services import visibility_refresh
+from visibility.changes import visibility_changed
 
 S = DeclarationState
 
@@ -53,7 +53,7 @@ def _mark_payable(statement_id, *, today: date) -> Statement | None:
         actor=Actor.payment_run(),
         reason=f"{statement.name} statement became payable",
     )
-    visibility_refresh(participant_ids=statement.declarations.values_list("participant_id", flat=True))
+    visibility_changed(participant_ids=statement.declarations.values_list("participant_id", flat=True))
     statement.status = StatementStatus.PAYABLE
     statement.save(update_fields=["status"])
     return statement
@@ -95,7 +95,7 @@ def statement_authorise_payment(*, statement: Statement, user=None) -> Statement
     transition_all(
         statement.clawback_declarations.all(), S.AWAITING_CLAWBACK, S.CLAWED_BACK, actor=actor, reason=reason
     )
-    visibility_refresh(
+    visibility_changed(
         participant_ids=[
             *statement.declarations.values_list("participant_id", flat=True),
             *statement.clawback_declarations.values_list("participant_id", flat=True),

@@ -41,7 +41,7 @@ from participants.models import (
     TrainingStatusChange,
 )
 from statements.models import Statement
-from visibility.services import visibility_refresh
+from visibility.changes import visibility_changed
 
 # --- The contract's words (api.md §11.1, §11.4) ------------------------------------------------
 
@@ -415,7 +415,7 @@ def _create(submission: Submission) -> Declaration:
     )
     state_machine.record_creation(declaration, actor=Actor.provider(submission.lead_provider))
     _update_mentor_completion(declaration)
-    visibility_refresh(participant_ids=[declaration.participant_id])
+    visibility_changed(participant_ids=[declaration.participant_id])
     return declaration
 
 
@@ -480,7 +480,7 @@ def declaration_void(*, declaration: Declaration, actor: Actor, reason: str = ""
             declaration, DeclarationState.VOIDED, actor=actor, reason=reason, **voided_by
         )
     _update_mentor_completion(declaration)
-    visibility_refresh(participant_ids=[declaration.participant_id])
+    visibility_changed(participant_ids=[declaration.participant_id])
     return declaration
 
 
@@ -534,7 +534,7 @@ def enrolment_set_eligibility(*, enrolment: Enrolment, status: str, reason: str)
         enrolment.save(update_fields=["eligibility_status", "eligibility_reason"])
         Participant.objects.filter(pk=enrolment.participant_id).update(updated_at=clock.now())
     moved = _make_submitted_declarations_eligible(enrolment) if enrolment.is_fundable else []
-    visibility_refresh(participant_ids=[enrolment.participant_id])
+    visibility_changed(participant_ids=[enrolment.participant_id])
     return moved
 
 

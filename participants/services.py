@@ -28,7 +28,7 @@ from participants.models import (
     TrainingStatusChange,
     WithdrawalReason,
 )
-from visibility.services import visibility_refresh
+from visibility.changes import visibility_changed
 
 # The states that hold a participant's "slot" for a course and declaration type (rules §4.6). Kept
 # here as plain values because participants may not import the declarations app; they mirror the
@@ -70,7 +70,7 @@ def participant_merge(*, from_participant: Participant, to_participant: Particip
     mentees = TrainingPeriod.objects.filter(mentor__participant=to_participant).values_list(
         "enrolment__participant_id", flat=True
     )
-    visibility_refresh(participant_ids=[retired_id, to_participant.id, *mentees])
+    visibility_changed(participant_ids=[retired_id, to_participant.id, *mentees])
     return change
 
 
@@ -284,7 +284,7 @@ def _training_status_change(target: _ActionTarget, *, lead_provider: LeadProvide
     Enrolment.objects.filter(pk=enrolment.pk).update(training_status=status, updated_at=now)
     enrolment.training_status, enrolment.updated_at = status, now
     _touch(target.participant, now)
-    visibility_refresh(participant_ids=[target.participant.pk])
+    visibility_changed(participant_ids=[target.participant.pk])
     return enrolment
 
 
@@ -502,7 +502,7 @@ class _ScheduleMove:
             partnership_id=self.partnership.pk if moves_school_cohort else self.period.partnership_id,
         )
         _touch(self.target.participant, now)
-        visibility_refresh(participant_ids=[self.target.participant.pk])
+        visibility_changed(participant_ids=[self.target.participant.pk])
         return enrolment
 
 
@@ -668,7 +668,7 @@ def partnership_challenge(*, partnership: Partnership, reason: str) -> Partnersh
         )
     trained_here = Participant.objects.filter(id__in=partnership.training_periods.values("enrolment__participant_id"))
     trained_here.update(updated_at=now)
-    visibility_refresh(participant_ids=trained_here.values_list("id", flat=True))
+    visibility_changed(participant_ids=trained_here.values_list("id", flat=True))
     return partnership
 
 
@@ -782,7 +782,7 @@ def _partnership_report(partnership: Partnership, *, delivery_partner: DeliveryP
         | Q(id__in=Enrolment.objects.filter(id__in=[p.mentor_id for p in attached]).values("participant_id"))
     )
     touched.update(updated_at=now)
-    visibility_refresh(participant_ids=touched.values_list("id", flat=True))
+    visibility_changed(participant_ids=touched.values_list("id", flat=True))
     return partnership
 
 
@@ -887,7 +887,7 @@ def participant_leave_school(*, enrolment: Enrolment, end_date, reported_at: dat
         raise ServiceValidationError([("end_date", LEAVING_BEFORE_START)])
     leaving = _report_leaving(current, end=end, now=now, reported_at=reported_at or now)
     _touch(enrolment.participant, now)
-    visibility_refresh(participant_ids=[enrolment.participant_id])
+    visibility_changed(participant_ids=[enrolment.participant_id])
     return leaving
 
 
@@ -951,7 +951,7 @@ def participant_join_school(
     _touch(enrolment.participant, now)
     if mentor is not None:  # a mentor from another provider becomes an unfunded mentor of this one
         _touch_person(mentor.participant_id, now)
-    visibility_refresh(participant_ids=[enrolment.participant_id, mentor.participant_id if mentor else None])
+    visibility_changed(participant_ids=[enrolment.participant_id, mentor.participant_id if mentor else None])
     return joining
 
 
@@ -975,7 +975,7 @@ def training_period_assign_mentor(*, enrolment: Enrolment, mentor: Enrolment | N
     _touch(enrolment.participant, now)
     if mentor is not None:
         _touch_person(mentor.participant_id, now)
-    visibility_refresh(participant_ids=[enrolment.participant_id, mentor.participant_id if mentor else None])
+    visibility_changed(participant_ids=[enrolment.participant_id, mentor.participant_id if mentor else None])
     return period
 
 
@@ -994,7 +994,7 @@ def participant_change_email(*, participant: Participant, email: str) -> Partici
     )
     participant.email = email
     participant.save(update_fields=["email"])  # moves updated_at (Timestamped)
-    visibility_refresh(participant_ids=[participant.pk])
+    visibility_changed(participant_ids=[participant.pk])
     return participant
 
 
@@ -1015,7 +1015,7 @@ def participant_correct_details(*, participant: Participant, full_name: str, trn
     if changed:
         participant.full_name, participant.trn = full_name, trn
         participant.save(update_fields=changed)  # moves updated_at (Timestamped)
-        visibility_refresh(participant_ids=[participant.pk])
+        visibility_changed(participant_ids=[participant.pk])
     return participant
 
 
@@ -1033,7 +1033,7 @@ def training_period_change_email(*, enrolment: Enrolment, email: str) -> Trainin
     now = clock.now()
     period = _change_period(current, now=now, email=email)
     _touch(enrolment.participant, now)
-    visibility_refresh(participant_ids=[enrolment.participant_id])
+    visibility_changed(participant_ids=[enrolment.participant_id])
     return period
 
 
@@ -1059,7 +1059,7 @@ def school_update(*, school: School, **fields) -> School:
             id__in=TrainingPeriod.objects.filter(school=school).values("enrolment__participant_id")
         )
         trained_here.update(updated_at=school.updated_at)
-        visibility_refresh(participant_ids=trained_here.values_list("id", flat=True))
+        visibility_changed(participant_ids=trained_here.values_list("id", flat=True))
     return school
 
 
@@ -1121,7 +1121,7 @@ def lead_provider_update(*, lead_provider: LeadProvider, name: str) -> LeadProvi
         enrolment__training_periods__induction_status=InductionStatus.LEAVING,
     )
     Participant.objects.filter(id__in=transferred.values("enrolment__participant_id")).update(updated_at=now)
-    visibility_refresh(
+    visibility_changed(
         participant_ids=[
             *lead_provider.declarations.values_list("participant_id", flat=True),
             *transferred.values_list("enrolment__participant_id", flat=True),
