@@ -13,11 +13,12 @@ from api.filters import Filters
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
+    CURSOR_PAGE_PARAMETER,
     NOT_FOUND,
-    PAGE_PARAMETER,
     UNAUTHORISED,
     UNPROCESSABLE,
     UUID_PATH_PARAMETER,
+    WalkLinksSerializer,
     filter_parameter,
 )
 from api.views import ProviderViewSet, attributes_of
@@ -83,6 +84,7 @@ class ParticipantDeclarationResponseSerializer(serializers.Serializer):
 
 class ParticipantDeclarationListResponseSerializer(serializers.Serializer):
     data = ParticipantDeclarationSerializer(many=True)
+    links = WalkLinksSerializer(required=False, help_text="Only in a `page[cursor]` walk.")
 
 
 class ParticipantDeclarationFilterSerializer(serializers.Serializer):
@@ -262,7 +264,7 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
         summary="List participant declarations",
         operation_id="participant_declarations_list",
         tags=["Participant declarations"],
-        parameters=[filter_parameter(ParticipantDeclarationFilterSerializer), PAGE_PARAMETER],
+        parameters=[filter_parameter(ParticipantDeclarationFilterSerializer), CURSOR_PAGE_PARAMETER],
         responses={200: ParticipantDeclarationListResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):

@@ -10,11 +10,12 @@ from api.filters import Filters, cohort_condition, parse_sort
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
+    CURSOR_PAGE_PARAMETER,
     NOT_FOUND,
-    PAGE_PARAMETER,
     UNAUTHORISED,
     UNPROCESSABLE,
     UUID_PATH_PARAMETER,
+    WalkLinksSerializer,
     filter_parameter,
     sort_parameter,
 )
@@ -105,6 +106,7 @@ class ParticipantResponseSerializer(serializers.Serializer):
 
 class ParticipantListResponseSerializer(serializers.Serializer):
     data = ParticipantSerializer(many=True)
+    links = WalkLinksSerializer(required=False, help_text="Only in a `page[cursor]` walk.")
 
 
 class ParticipantFilterSerializer(serializers.Serializer):
@@ -276,7 +278,11 @@ class ParticipantViewSet(ProviderViewSet):
         summary="Retrieve multiple participants",
         operation_id="participants_list",
         tags=["ECF participants"],
-        parameters=[filter_parameter(ParticipantFilterSerializer), PAGE_PARAMETER, sort_parameter(list(SORT_KEYS), "")],
+        parameters=[
+            filter_parameter(ParticipantFilterSerializer),
+            CURSOR_PAGE_PARAMETER,
+            sort_parameter(list(SORT_KEYS), ""),
+        ],
         responses={200: ParticipantListResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):

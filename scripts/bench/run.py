@@ -1,11 +1,13 @@
-"""`make bench`: the list endpoints, declaration submission and statement calculation at benchmark
-scale, each against its floor measured in the same run, on the same server and data (issue 9).
+"""`make bench`: the list endpoints, declaration submission and statement calculation at 20,000 and
+60,000 participants (and SCALE, if given), each against its floor measured in the same run, on the
+same server and data, endpoint and floor alternating (A B A B) on warm workers (issues 9, 19). The
+whole bench runs twice; a target counts as met when both runs meet it.
 
-    .venv/bin/python scripts/bench/run.py [--runs 5] [--output docs/benchmarks.md]
+    .venv/bin/python scripts/bench/run.py [--runs 3] [--scale 200000] [--output docs/benchmarks.md]
 
 ECF_BENCH_DIR (default /tmp/ecf-bench) holds a persistent PostgreSQL cluster with a template
-database seeded at benchmark scale (`seed_sandbox --participants 60000`); it is built on the first
-run and reused while seeded at the same scale. Each run copies the template into a fresh database,
+database per scale (`seed_sandbox --participants N`); each is built on first use and reused. Each
+run copies the template into a fresh database,
 serves it with scripts/serve.sh (gunicorn, WEB_CONCURRENCY workers as `make serve`) with the
 floors switched on (BENCHMARK_FLOOR=true) and the rate limit off, measures over HTTP on
 127.0.0.1, stops the server and the cluster, and writes the table.
@@ -30,8 +32,13 @@ import psycopg  # noqa: E402  (the project's own driver, from its virtual enviro
 from cluster import RUN_DB, TEMPLATE_DB, Cluster  # noqa: E402
 from server import ROOT, Server, environment, manage, rss_kib  # noqa: E402
 
-PARTICIPANTS = 60_000
+PARTICIPANTS = 60_000  # the scale of the POST and statement figures
+BASE_SCALE = 20_000  # growth is measured against this scale
+SCALES = (20_000, 60_000)  # `make bench SCALE=200000` adds a scale
+BENCH_RUNS = 2  # the whole bench runs twice; a target counts as met when both runs meet it
 SEED = 1
+PAGE_PAIRS = 15  # A B pairs of single requests for a page figure
+POLL_ROWS = 20  # an updated_since poll returning about this many people
 PER_PAGE = 3000
 PAGE_REQUESTS = 10  # single-page figure: at least 10 requests per run
 SEQUENTIAL_POSTS = 500
@@ -110,24 +117,17 @@ class Bench:
                 into.append(seconds)
         self.results[key] = {"real": summary(real_runs), "floor": summary(floor_runs), "pages": pages, "items": items}
 
-    # 3: one page --------------------------------------------------------------------------------
-    def measure_page(self, key: str, path: str) -> None:
-        real_medians, floor_medians, real_worst, floor_worst = [], [], [], []
-        for _ in range(self.runs):
-            for target, medians, worst in [
-                (path, real_medians, real_worst),
-                (floor_of(path), floor_medians, floor_worst),
-            ]:
-                times = [self.get(page_path(target, 1)).seconds for _ in range(PAGE_REQUESTS)]
-                medians.append(statistics.median(times))
-                worst.append(max(times))
-        self.results[key] = {
-            "real": summary(real_medians),
-            "floor": summary(floor_medians),
-            "real_worst": max(real_worst),
-            "floor_worst": max(floor_worst),
-            "requests_per_run": PAGE_REQUESTS,
-        }
+    # 3: one page, and a poll ------------------------------------------------------------------
+    def measure_page(self, key: str, path: str, pairs: int = PAGE_PAIRS) -> None:
+        """Single requests, endpoint and floor alternating (A B, then B A), on warm workers."""
+        real, floor = [], []
+        pairs = max(pairs, self.runs)
+        for number in range(pairs):
+            order = [(path, real), (floor_of(path), floor)]
+            for target, into in order if number % 2 == 0 else reversed(order):
+                into.append(self.get(target).seconds)
+        rows = len(json.loads(self.get(path).body)["data"])
+        self.results[key] = {"real": summary(real), "floor": summary(floor), "requests": pairs, "rows": rows}
 
     # 4: CSV -------------------------------------------------------------------------------------
     def csv_download(self, path: str, token: str) -> tuple[float, int, int]:
@@ -159,13 +159,16 @@ class Bench:
         if self.get(path).body != self.get(floor_of(path)).body:
             raise SystemExit(f"make bench: the floor of {path} differs from the endpoint")
         real, floor, real_rss, floor_rss, small_rss = [], [], [], [], []
+        # Time on warm workers, alternating; memory from fresh workers (a warm one keeps its heap).
+        for number in range(self.runs):
+            order = [(path, real), (floor_of(path), floor)]
+            for target, into in order if number % 2 == 0 else reversed(order):
+                into.append(self.get(target).seconds)
         size = small_size = 0
-        for _ in range(self.runs):
-            seconds, size, growth = self.csv_download(path, self.token)
-            real.append(seconds)
+        for _ in range(1):
+            _, size, growth = self.csv_download(path, self.token)
             real_rss.append(growth)
-            seconds, _, growth = self.csv_download(floor_of(path), self.token)
-            floor.append(seconds)
+            _, _, growth = self.csv_download(floor_of(path), self.token)
             floor_rss.append(growth)
             _, small_size, growth = self.csv_download(path, self.small_token)
             small_rss.append(growth)
@@ -347,125 +350,188 @@ def machine(connection, workers: str) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
-    parser.add_argument("--json", default=None, help="where to write the raw figures (default: ECF_BENCH_DIR)")
-    args = parser.parse_args()
-    if args.runs < 5:
-        print("make bench: fewer than 5 runs; the table will say so", file=sys.stderr)
+POLL_SINCE_SQL = """
+SELECT to_char(date_trunc('second', updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+FROM visibility_participantvisibility WHERE lead_provider_id = %(provider)s
+ORDER BY updated_at DESC OFFSET %(rows)s LIMIT 1
+"""
 
-    bench_dir = Path(os.environ.get("ECF_BENCH_DIR", "/tmp/ecf-bench"))
-    cluster = Cluster(bench_dir)
+
+def template_of(scale: int) -> str:
+    """One template database per scale."""
+    return f"{TEMPLATE_DB}_{scale}"
+
+
+def ensure_template(cluster: Cluster, scale: int, query_log: Path) -> None:
+    database = template_of(scale)
+    env = environment(cluster.url(database), query_log)
+    marker = cluster.directory / f"seeded_{scale}.json"
+    if marker.exists() and cluster.has_database(database):
+        print(f"make bench: reusing the {scale:,} template; applying any new migrations", flush=True)
+        manage(env, "migrate", "--no-input")
+        return
+    print(f"make bench: seeding {scale:,} participants (minutes, once)", flush=True)
+    cluster.psql(f"DROP DATABASE IF EXISTS {database}")
+    cluster.psql(f"CREATE DATABASE {database}")
+    manage(env, "migrate", "--no-input")
+    manage(env, "seed_sandbox", "--participants", str(scale), "--seed", str(SEED))
+    marker.write_text(json.dumps({"participants": scale, "seed": SEED}))
+
+
+def plans(env: dict, token: str, paths: list[str]) -> dict:
+    import subprocess  # noqa: PLC0415
+
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), str(Path(__file__).with_name("plans.py")), token, *paths],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "ecf.settings"},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"make bench: plans failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def bench_scale(cluster: Cluster, scale: int, runs: int, *, writes: bool, with_plans: bool) -> dict:
+    """One scale of one bench run: a fresh copy of the template, served, measured, stopped."""
+    bench_dir = cluster.directory
     query_log = bench_dir / "queries.jsonl"
     workers = os.environ.get("WEB_CONCURRENCY", "4")
     started = time.perf_counter()
-    print(f"make bench: cluster in {bench_dir}", flush=True)
-    cluster.start()
-    server = None
+    cluster.psql(f"DROP DATABASE IF EXISTS {RUN_DB} WITH (FORCE)")
+    cluster.psql(f"CREATE DATABASE {RUN_DB} TEMPLATE {template_of(scale)}")
+    cluster.psql("VACUUM ANALYZE", database=RUN_DB)
+    env = environment(cluster.url(RUN_DB), query_log, WEB_CONCURRENCY=workers)
+    with psycopg.connect(f"host={bench_dir} dbname={RUN_DB} user=postgres", autocommit=True) as connection:
+        providers = connection.execute(PROVIDERS_BY_SIZE_SQL).fetchall()
+        (largest_id, largest, largest_people), (_, smallest, smallest_people) = providers[0], providers[-1]
+        candidates = submission_candidates(connection, largest_id) if writes else []
+        statement = connection.execute(STATEMENT_SQL, {"provider": largest_id}).fetchone() if writes else None
+        since = connection.execute(POLL_SINCE_SQL, {"provider": largest_id, "rows": POLL_ROWS}).fetchone()[0]
+        description = machine(connection, workers)
+        totals = {
+            table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("participants_participant", "declarations_declaration")
+        }
+    token = manage(env, "create_api_token", largest).strip().splitlines()[-1]
+    small_token = manage(env, "create_api_token", smallest).strip().splitlines()[-1]
+    poll = f"{PARTICIPANTS_V3}?filter[updated_since]={since}"
+    if query_log.exists():
+        query_log.unlink()
+    server = Server(env, bench_dir / "gunicorn.log")
+    server.start()
     try:
-        template_env = environment(cluster.url(TEMPLATE_DB), query_log)
-        if cluster.seeded(PARTICIPANTS, SEED):
-            print("make bench: reusing the seeded template; applying any new migrations", flush=True)
-            manage(template_env, "migrate", "--no-input")
-        else:
-            print(f"make bench: seeding {PARTICIPANTS} participants (a few minutes, once)", flush=True)
-            cluster.fresh_template()
-            manage(template_env, "migrate", "--no-input")
-            manage(template_env, "seed_sandbox", "--participants", str(PARTICIPANTS), "--seed", str(SEED))
-            cluster.mark_seeded(PARTICIPANTS, SEED)
-        copy_seconds = cluster.fresh_run_database()
-        print(f"make bench: run database copied from the template in {copy_seconds:.1f}s", flush=True)
-
-        env = environment(cluster.url(RUN_DB), query_log, WEB_CONCURRENCY=workers)
-        with psycopg.connect(f"host={bench_dir} dbname={RUN_DB} user=postgres", autocommit=True) as connection:
-            providers = connection.execute(PROVIDERS_BY_SIZE_SQL).fetchall()
-            (largest_id, largest, largest_people), (_, smallest, smallest_people) = providers[0], providers[-1]
-            candidates = submission_candidates(connection, largest_id)
-            statement_id, statement_cohort, cohort_declarations = connection.execute(
-                STATEMENT_SQL, {"provider": largest_id}
-            ).fetchone()
-            description = machine(connection, workers)
-            totals = {
-                table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("participants_participant", "declarations_declaration")
-            }
-        token = manage(env, "create_api_token", largest).strip().splitlines()[-1]
-        small_token = manage(env, "create_api_token", smallest).strip().splitlines()[-1]
-
-        if query_log.exists():
-            query_log.unlink()
-        server = Server(env, bench_dir / "gunicorn.log")
-        server.start()
-        bench = Bench(server, token, small_token, args.runs)
-        print("make bench: warming up", flush=True)
+        bench = Bench(server, token, small_token, runs)
+        print(f"make bench: {scale:,}: warming up", flush=True)
         bench.full_sync(PARTICIPANTS_V3)
         bench.full_sync(floor_of(PARTICIPANTS_V3))
         bench.full_sync(DECLARATIONS_V3)
         bench.full_sync(floor_of(DECLARATIONS_V3))
-
+        for path in (page_path(PARTICIPANTS_V3, 1, 1), poll, page_path(DECLARATIONS_V3, 1, 1)):
+            if bench.get(path).body != bench.get(floor_of(path)).body:
+                raise SystemExit(f"make bench: the floor of {path} differs from the endpoint")
         steps = [
             ("1", lambda: bench.measure_full_sync("1", PARTICIPANTS_V3)),
             ("2", lambda: bench.measure_full_sync("2", DECLARATIONS_V3)),
-            ("3", lambda: bench.measure_page("3", PARTICIPANTS_V3)),
+            ("3", lambda: bench.measure_page("3", page_path(PARTICIPANTS_V3, 1))),
+            ("3a", lambda: bench.measure_page("3a", page_path(PARTICIPANTS_V3, 1, 1))),
+            ("3b", lambda: bench.measure_page("3b", poll)),
+            ("3c", lambda: bench.measure_page("3c", page_path(DECLARATIONS_V3, 1, 1))),
             ("4", lambda: bench.measure_csv("4", PARTICIPANTS_V1_CSV)),
-            ("5", lambda: bench.measure_submission("5", candidates)),
-            ("6", lambda: bench.measure_statement("6", statement_id, cohort_declarations)),
         ]
+        if writes:
+            steps += [
+                ("5", lambda: bench.measure_submission("5", candidates)),
+                ("6", lambda: bench.measure_statement("6", statement[0], statement[2])),
+            ]
         for key, step in steps:
             step_started = time.perf_counter()
             step()
-            print(f"make bench: {key} measured in {time.perf_counter() - step_started:.0f}s", flush=True)
-
-        print("make bench: counting queries", flush=True)
-        spare = candidates[-1]
-        for label, method, path, body in [
-            ("v3 participants, 1 row", "GET", page_path(PARTICIPANTS_V3, 1, 1), None),
-            ("v3 participants, 3000 rows", "GET", page_path(PARTICIPANTS_V3, 1), None),
-            ("v3 declarations, 1 row", "GET", page_path(DECLARATIONS_V3, 1, 1), None),
-            ("v3 declarations, 3000 rows", "GET", page_path(DECLARATIONS_V3, 1), None),
-            ("v1 participants CSV", "GET", PARTICIPANTS_V1_CSV, None),
-            (
-                "declaration POST",
-                "POST",
-                DECLARATIONS_V3,
-                json.dumps({"data": {"type": "participant-declaration", "attributes": spare}}).encode(),
-            ),
-            ("statement calculation", "GET", f"/_bench/statements/{statement_id}/calculation", None),
-            ("floor: v3 participants, 3000 rows", "GET", page_path(floor_of(PARTICIPANTS_V3), 1), None),
-            ("floor: v3 declarations, 3000 rows", "GET", page_path(floor_of(DECLARATIONS_V3), 1), None),
-            ("floor: v1 participants CSV", "GET", floor_of(PARTICIPANTS_V1_CSV), None),
-            ("floor: statement aggregate", "GET", f"{FLOOR}/statements/{statement_id}/aggregate", None),
-        ]:
-            bench.count_queries(label, method, path, body)
-        time.sleep(0.5)
-        queries = {}
-        for line in query_log.read_text().splitlines():
-            entry = json.loads(line)
-            queries[entry["label"]] = entry["queries"]
+            print(f"make bench: {scale:,}: {key} measured in {time.perf_counter() - step_started:.0f}s", flush=True)
     finally:
-        if server is not None:
-            server.stop()
+        server.stop()
+    scan_nodes = {}
+    if with_plans:
+        print(f"make bench: {scale:,}: plans", flush=True)
+        scan_nodes = plans(
+            env,
+            token,
+            [
+                page_path(PARTICIPANTS_V3, 1, 1),
+                page_path(PARTICIPANTS_V3, 5, 3000),
+                poll,
+                page_path(DECLARATIONS_V3, 1, 1),
+                page_path(DECLARATIONS_V3, 10, 3000),
+                page_path("/api/v1/participant-declarations", 1, 1),
+                PARTICIPANTS_V1_CSV,
+            ],
+        )
+    return {
+        "results": bench.results,
+        "context": {
+            "scale": scale,
+            "machine": description,
+            "largest": {"name": largest, "people": largest_people},
+            "smallest": {"name": smallest, "people": smallest_people},
+            "totals": totals,
+            "poll_since": since,
+            "plans": scan_nodes,
+            "seconds": time.perf_counter() - started,
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3, help="A B repetitions of each figure within a bench run")
+    parser.add_argument("--scale", type=int, default=int(os.environ.get("SCALE") or 0) or None)
+    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--json", default=None, help="where to write the raw figures (default: ECF_BENCH_DIR)")
+    parser.add_argument("--no-writes", action="store_true", help="skip the POST and statement figures")
+    args = parser.parse_args()
+    scales = sorted({*SCALES, *([args.scale] if args.scale else [])})
+
+    bench_dir = Path(os.environ.get("ECF_BENCH_DIR", "/tmp/ecf-bench"))
+    cluster = Cluster(bench_dir)
+    started = time.perf_counter()
+    print(f"make bench: cluster in {bench_dir}; scales {scales}; {BENCH_RUNS} runs", flush=True)
+    cluster.start()
+    bench_runs = []
+    try:
+        for scale in scales:
+            ensure_template(cluster, scale, bench_dir / "queries.jsonl")
+        for run in range(1, BENCH_RUNS + 1):
+            print(f"make bench: run {run} of {BENCH_RUNS}", flush=True)
+            bench_runs.append(
+                {
+                    str(scale): bench_scale(
+                        cluster,
+                        scale,
+                        args.runs,
+                        writes=scale == PARTICIPANTS and not args.no_writes,
+                        with_plans=run == 1,
+                    )
+                    for scale in scales
+                }
+            )
+    finally:
         cluster.stop()
 
     context = {
-        "machine": description,
         "runs": args.runs,
-        "largest": {"name": largest, "people": largest_people},
-        "smallest": {"name": smallest, "people": smallest_people},
-        "totals": totals,
-        "statement": {"id": statement_id, "cohort": statement_cohort},
-        "queries": queries,
+        "bench_runs": BENCH_RUNS,
+        "scales": scales,
+        "base_scale": BASE_SCALE,
         "seconds": time.perf_counter() - started,
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
     }
+    # The raw figures first, so the table can be re-rendered (scripts/bench/report.py) without a new run.
+    figures = Path(args.json) if args.json else bench_dir / "figures.json"
+    figures.write_text(json.dumps({"runs": bench_runs, "context": context}, indent=2, default=str))
     from report import render  # noqa: PLC0415  (beside this file)
 
-    Path(args.output).write_text(render(bench.results, context))
-    # The raw figures too, so the table can be re-rendered (scripts/bench/report.py) without a new run.
-    figures = Path(args.json) if args.json else bench_dir / "figures.json"
-    figures.write_text(json.dumps({"results": bench.results, "context": context}, indent=2, default=str))
+    Path(args.output).write_text(render(bench_runs, context))
     print(f"make bench: wrote {args.output} in {context['seconds']:.0f}s", flush=True)
 
 
