@@ -555,3 +555,18 @@ def training_records(lead_provider_id, **latest_period_conditions) -> QuerySet[T
     (e.g. `schedule__cohort_id__in=[2024]`). Read it with the keys of ENROLMENT_VIEW_COLUMNS."""
     records = TrainingRecordVisibility.objects.filter(lead_provider_id=lead_provider_id)
     return TrainingPeriod.objects.filter(id__in=records.values("period_id"), **latest_period_conditions)
+
+
+def visible_training_record_periods(
+    lead_provider_id, *, updated_since: datetime | None = None, **latest_period_conditions
+) -> QuerySet:
+    """The latest-period ids of the provider's training records (v1/v2 participants), in the lists'
+    order, read by an index range scan of the read model: by the person's creation (or, with
+    `updated_since`, inclusive, by the person's sync timestamp), then the enrolment's creation."""
+    records = visible_records(lead_provider_id, **latest_period_conditions)
+    person_key = "person_created_at"
+    if updated_since is not None:
+        records = records.filter(person_updated_at__gte=updated_since)
+        person_key = "person_updated_at"
+    ordered = records.order_by(person_key, "participant_id", "enrolment_created_at", "enrolment_id")
+    return ordered.values_list("period_id", flat=True)

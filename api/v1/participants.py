@@ -37,7 +37,7 @@ from api.v3.participants import (
 from api.views import ProviderViewSet, participant_action
 from ecf.db_functions import Rfc3339
 from participants import selectors
-from participants.models import EnrolmentKind, TrainingStatus
+from participants.models import EnrolmentKind, TrainingPeriod, TrainingStatus
 
 # Exactly what a flat item shows, under the keys of the v3 enrolment view (ENROLMENT_VIEW_COLUMNS)
 # that api/representations.py reads, plus the person's name; `last_updated_at` is the latest of the
@@ -185,11 +185,19 @@ def filtered_training_records(request):
 
 
 def training_records_response(view, request):
-    """GET …/participants/ecf (and the undocumented …/participants alias)."""
-    records = filtered_training_records(request)
-    page = parse_page(request.query_params)
-    rows = page.slice(training_record_rows(records))
-    return view.respond([render_training_record(row) for row in rows])
+    """GET …/participants/ecf (and the undocumented …/participants alias): the page is cut from the
+    read model's range scan, then only its rows are read whole, in the same order."""
+    filters = Filters(request.query_params)
+    updated_since = filters.updated_since()
+    periods = selectors.visible_training_record_periods(
+        request.user.id, updated_since=updated_since, **cohort_condition(filters.cohorts(), "schedule__cohort_id")
+    )
+    page_periods = parse_page(request.query_params).slice(periods)
+    person_key = "enrolment__participant__created_at" if updated_since is None else "enrolment__participant__updated_at"
+    records = TrainingPeriod.objects.filter(id__in=page_periods).order_by(
+        person_key, "enrolment__participant_id", "enrolment__created_at", "enrolment_id"
+    )
+    return view.respond([render_training_record(row) for row in training_record_rows(records)])
 
 
 def training_records_csv(request):
