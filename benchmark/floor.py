@@ -76,21 +76,22 @@ provider AS (
 # A page of people is an index range scan of the read model (visibility.models): the provider's rows
 # in list order, each kept when one of its training records is in a default cohort, then the
 # page's latest periods by their ids. The physical limit of the request, not our own algorithm.
-PEOPLE_PAGE_CONDITIONS = """pv.lead_provider_id = (SELECT id FROM provider)
-      AND EXISTS (
-        SELECT 1 FROM visibility_trainingrecordvisibility r
-        WHERE r.participant_id = pv.participant_id AND r.lead_provider_id = pv.lead_provider_id AND r.cohort_id > 2020
-      )"""
+# (A person is in a default cohort when one of their records is: their latest cohort, in the row.)
+PEOPLE_PAGE_CONDITIONS = "pv.lead_provider_id = (SELECT id FROM provider) AND pv.max_cohort > 2020"
 
 V3_PARTICIPANTS_SQL = f"""
 WITH {PROVIDER_CTE},
-page AS MATERIALIZED (
-    SELECT pa.id, pa.full_name, pa.trn, pa.email, pa.updated_at, pa.created_at
-    FROM visibility_participantvisibility pv
-    JOIN participants_participant pa ON pa.id = pv.participant_id
+page_ids AS MATERIALIZED (
+    SELECT pv.participant_id FROM visibility_participantvisibility pv
     WHERE {PEOPLE_PAGE_CONDITIONS} {{since}}
     ORDER BY pv.created_at, pv.participant_id
-    LIMIT %(limit)s OFFSET %(offset)s
+    -- An offset the planner cannot see: past the end of its estimate it would plan the page as one
+    -- row and join the page's CTEs by nested loops over each other.
+    LIMIT %(limit)s OFFSET (SELECT %(offset)s::bigint)
+),
+page AS MATERIALIZED (
+    SELECT pa.id, pa.full_name, pa.trn, pa.email, pa.updated_at, pa.created_at
+    FROM page_ids JOIN participants_participant pa ON pa.id = page_ids.participant_id
 ),
 page_latest AS MATERIALIZED (
     SELECT tp.*, p.delivery_partner_id
@@ -226,7 +227,7 @@ page AS MATERIALIZED (
     SELECT dv.declaration_id AS id FROM visibility_declarationvisibility dv
     WHERE dv.lead_provider_id = (SELECT id FROM provider) {{since}}
     ORDER BY dv.created_at, dv.declaration_id
-    LIMIT %(limit)s OFFSET %(offset)s
+    LIMIT %(limit)s OFFSET (SELECT %(offset)s::bigint)
 )
 SELECT
     d.id::text, d.participant_id::text, d.declaration_type, d.course_identifier, {_ts("d.declaration_date")},

@@ -128,7 +128,11 @@ def visible_participant_ids(
     period, as in visible_participants.
     """
     people = ParticipantVisibility.objects.filter(lead_provider_id=lead_provider_id)
-    if latest_period_conditions:
+    if list(latest_period_conditions) == ["schedule__cohort_id__gt"]:
+        # The lists' default: some record is in a later cohort exactly when the latest one is, a
+        # column of the row, so the page stays one index range scan.
+        people = people.filter(max_cohort__gt=latest_period_conditions["schedule__cohort_id__gt"])
+    elif latest_period_conditions:
         matching = visible_records(lead_provider_id, **latest_period_conditions).filter(
             participant_id=OuterRef("participant_id")
         )

@@ -40,7 +40,7 @@ def _declarations_by_query(lead_provider_id, *, include_leaving: bool):
 
 def recomputed() -> dict[str, set]:
     """Every row the read model should hold, as tuples, from the base tables."""
-    people, records, declarations = set(), set(), set()
+    cohorts, records, declarations = {}, set(), set()
     for provider in LeadProvider.objects.values_list("id", flat=True):
         for row in latest_periods(provider).values(
             "id",
@@ -66,9 +66,9 @@ def recomputed() -> dict[str, set]:
                     row["enrolment__created_at"],
                 )
             )
-            people.add(
-                (provider, person, row["enrolment__participant__created_at"], row["enrolment__participant__updated_at"])
-            )
+            created, updated = row["enrolment__participant__created_at"], row["enrolment__participant__updated_at"]
+            key = (provider, person, created, updated)
+            cohorts.setdefault(key, set()).add(row["schedule__cohort_id"])
         in_v1 = set(_declarations_by_query(provider, include_leaving=False).values_list("id", flat=True))
         for row in _declarations_by_query(provider, include_leaving=True).values(
             "id", "participant_id", "cohort_id", "delivery_partner_id", "created_at", "updated_at"
@@ -85,13 +85,16 @@ def recomputed() -> dict[str, set]:
                     row["id"] in in_v1,
                 )
             )
+    people = {(*key, max(years)) for key, years in cohorts.items()}
     return {"people": people, "records": records, "declarations": declarations}
 
 
 def read_model() -> dict[str, set]:
     return {
         "people": set(
-            ParticipantVisibility.objects.values_list("lead_provider_id", "participant_id", "created_at", "updated_at")
+            ParticipantVisibility.objects.values_list(
+                "lead_provider_id", "participant_id", "created_at", "updated_at", "max_cohort"
+            )
         ),
         "records": set(
             TrainingRecordVisibility.objects.values_list(

@@ -22,6 +22,9 @@ class ParticipantVisibility(models.Model):
     participant_id = models.UUIDField()
     created_at = models.DateTimeField(help_text="The person's.")
     updated_at = models.DateTimeField(help_text="The person's sync timestamp.")
+    max_cohort = models.IntegerField(
+        default=0, help_text="The latest cohort of the person's records: the lists' default cohort filter, in the row."
+    )
     xid = models.BigIntegerField(default=0)
 
     class Meta:

@@ -23,7 +23,7 @@ from visibility.models import DeclarationVisibility, ParticipantVisibility, Trai
 
 CHUNK = 1000
 
-PERSON_FIELDS = ("created_at", "updated_at")
+PERSON_FIELDS = ("created_at", "updated_at", "max_cohort")
 RECORD_FIELDS = (
     "participant_id",
     "period_id",
@@ -97,15 +97,20 @@ def compute(participant_ids: list) -> tuple[dict, dict, dict]:
         "id", "participant_id", "lead_provider_id", "state", "declaration_date", *DECLARATION_FIELDS[1:5]
     )
     records = _records(periods, people)
-    persons = {
-        (lead_provider_id, participant_id): {
-            "lead_provider_id": lead_provider_id,
-            "participant_id": participant_id,
-            "created_at": people[participant_id]["created_at"],
-            "updated_at": people[participant_id]["updated_at"],
-        }
-        for lead_provider_id, participant_id in {(r["lead_provider_id"], r["participant_id"]) for r in records.values()}
-    }
+    persons: dict = {}
+    for record in records.values():
+        key = (record["lead_provider_id"], record["participant_id"])
+        person = persons.get(key)
+        if person is None:
+            persons[key] = {
+                "lead_provider_id": key[0],
+                "participant_id": key[1],
+                "created_at": record["person_created_at"],
+                "updated_at": record["person_updated_at"],
+                "max_cohort": record["cohort_id"],
+            }
+        else:
+            person["max_cohort"] = max(person["max_cohort"], record["cohort_id"])
     return persons, records, _declarations(declarations, periods)
 
 
