@@ -210,14 +210,14 @@ def enrolment_views(lead_provider_id, *, participant_ids, now: datetime) -> list
     subquery of this one query). The latest periods are the read model's (visibility.models), so
     the query reads these people's rows only. Every person visible to the provider has at least one row.
     """
-    records = TrainingRecordVisibility.objects.filter(lead_provider_id=lead_provider_id)
-    if isinstance(participant_ids, QuerySet):
-        records = records.filter(participant_id__in=participant_ids)
-    else:
-        records = records.filter(participant_id__one_of=participant_ids)
+    # The page's ids, then its latest periods' ids, as lists: with a subquery the planner guessed
+    # a large set and hashed whole base tables for a page of one (docs/benchmarks.md).
+    people = list(participant_ids) if isinstance(participant_ids, QuerySet) else participant_ids
+    records = TrainingRecordVisibility.objects.filter(lead_provider_id=lead_provider_id, participant_id__one_of=people)
+    period_ids = list(records.values_list("period_id", flat=True))
     has_id_changes = Exists(ParticipantIdChange.objects.filter(participant_id=OuterRef("enrolment__participant_id")))
     rows = list(
-        TrainingPeriod.objects.filter(id__in=records.values("period_id")).values(
+        TrainingPeriod.objects.filter(id__one_of=period_ids).values(
             *ENROLMENT_VIEW_COLUMNS,
             "enrolment__participant__full_name",
             **ENROLMENT_VIEW_TEXTS,

@@ -139,8 +139,8 @@ def declaration_page(request):
     """A page of DECLARATION_COLUMNS rows of the list."""
     # The page is cut from the read model's range scan, then only its rows are read whole.
     ids = filtered_declaration_ids(request)
-    page_ids = parse_page(request.query_params).slice(ids)
-    return Declaration.objects.filter(id__in=page_ids).order_by("created_at", "id").values(*DECLARATION_COLUMNS)
+    page_ids = list(parse_page(request.query_params).slice(ids))
+    return Declaration.objects.filter(id__one_of=page_ids).order_by("created_at", "id").values(*DECLARATION_COLUMNS)
 
 
 def declaration_csv(request, render):

@@ -192,9 +192,9 @@ def training_records_response(view, request):
     periods = selectors.visible_training_record_periods(
         request.user.id, updated_since=updated_since, **cohort_condition(filters.cohorts(), "schedule__cohort_id")
     )
-    page_periods = parse_page(request.query_params).slice(periods)
+    page_periods = list(parse_page(request.query_params).slice(periods))
     person_key = "enrolment__participant__created_at" if updated_since is None else "enrolment__participant__updated_at"
-    records = TrainingPeriod.objects.filter(id__in=page_periods).order_by(
+    records = TrainingPeriod.objects.filter(id__one_of=page_periods).order_by(
         person_key, "enrolment__participant_id", "enrolment__created_at", "enrolment_id"
     )
     return view.respond([render_training_record(row) for row in training_record_rows(records)])

@@ -286,9 +286,9 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
                 declarations, cursor, key=("created_at", "declaration_id"), per_page=page.per_page
             )
         else:
-            page_ids = page.slice(declarations)
+            page_ids = list(page.slice(declarations))  # a list: a subquery made the planner scan every row
         rows = (
-            Declaration.objects.filter(id__in=page_ids)
+            Declaration.objects.filter(id__one_of=page_ids)
             .order_by("created_at", "id")
             .values(*DECLARATION_COLUMNS, **DECLARATION_TIMESTAMPS)
         )
