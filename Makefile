@@ -15,11 +15,13 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-## Serve the sandbox on the embedded SQLite database (or DATABASE_URL), with seeded data.
+## Serve the sandbox on the embedded SQLite database (or DATABASE_URL), with seeded data, on PORT (8000).
+## Emails the service writes are delivered every 10 s by send_emails, printed to the console.
 run: venv
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py seed_sandbox
-	$(PY) manage.py runserver 0.0.0.0:$(PORT)
+	$(PY) manage.py seed_sandbox --base-url http://localhost:$(PORT)
+	$(PY) manage.py send_emails --loop 10 & trap 'kill $$! 2>/dev/null' EXIT; \
+		$(PY) manage.py runserver 0.0.0.0:$(PORT)
 
 ## Serve as in production: gunicorn (WEB_CONCURRENCY workers, default 4) on 127.0.0.1:$(PORT), PostgreSQL,
 ## DEBUG off, static files by whitenoise. Needs DATABASE_URL and SECRET_KEY (see scripts/serve.sh).

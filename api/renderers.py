@@ -13,3 +13,12 @@ class JsonApiRenderer(BaseRenderer):
         if data is None:
             return b""
         return orjson.dumps(data, default=str)
+
+
+class AllowedMethodsOnly:
+    """OPTIONS answers with the methods the route allows (in the `Allow` header DRF sets on every
+    answer) and no body: DRF's default metadata would describe our views' internals, which no
+    contract publishes."""
+
+    def determine_metadata(self, request, view):
+        return None

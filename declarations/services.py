@@ -27,6 +27,7 @@ from declarations.state_machine import Actor
 from ecf import clock, rfc3339
 from ecf.errors import InvalidAction, ServiceValidationError
 from participants import selectors as participant_selectors
+from participants import services as participant_services
 from participants.models import (
     DeclarationType,
     EligibilityReason,
@@ -34,7 +35,6 @@ from participants.models import (
     Enrolment,
     EnrolmentKind,
     LeadProvider,
-    MentorCompletionReason,
     Milestone,
     Participant,
     TrainingStatus,
@@ -442,22 +442,7 @@ def _update_mentor_completion(declaration: Declaration) -> None:
     """Rules §4.10: a mentor's completion follows their completed declarations."""
     if declaration.course_identifier != "ecf-mentor" or declaration.declaration_type != T.COMPLETED:
         return
-    enrolment = Enrolment.objects.select_for_update().get(pk=declaration.enrolment_id)
-    if enrolment.mentor_completion_reason == MentorCompletionReason.STARTED_NOT_COMPLETED:
-        return
-    latest = (
-        enrolment.declarations.filter(declaration_type=T.COMPLETED, state__in=SLOT_HOLDING_STATES)
-        .order_by("-declaration_date")
-        .first()
-    )
-    if latest is not None:
-        enrolment.mentor_completion_date = latest.declaration_date.astimezone(UTC).date()
-        enrolment.mentor_completion_reason = MentorCompletionReason.COMPLETED_DECLARATION_RECEIVED
-    else:
-        enrolment.mentor_completion_date = None
-        enrolment.mentor_completion_reason = None
-    enrolment.save(update_fields=["mentor_completion_date", "mentor_completion_reason"])
-    Participant.objects.filter(pk=enrolment.participant_id).update(updated_at=clock.now())
+    participant_services.enrolment_refresh_mentor_completion(enrolment_id=declaration.enrolment_id)
 
 
 # --- Void and clawback ---------------------------------------------------------------------------------

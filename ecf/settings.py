@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from ecf.env import env_bool, env_choice, env_int, env_list, env_str
+from ecf.env import email_settings, env_bool, env_choice, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "statements",
     "declarations",
     "visibility",
+    "notifications",
     "api",
     "sandbox",
 ]
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "api.ratelimit.RateLimitMiddleware",  # before sessions, auth and DRF: an over-limit request costs one query
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "api.json_suffix.JsonSuffixMiddleware",  # `.json` on an API path changes nothing (api.md §1)
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -151,6 +153,19 @@ BENCHMARK_QUERY_LOG = env_str("BENCHMARK_QUERY_LOG", str(BASE_DIR / "bench-queri
 if BENCHMARK_FLOOR:
     MIDDLEWARE.insert(0, "benchmark.query_count.QueryCountMiddleware")
 
+# Email (the outbox in notifications/ is delivered by `manage.py send_emails`): EMAIL_URL chooses the
+# server; without it development prints messages to the console and tests keep them in memory.
+EMAIL_URL = env_str("EMAIL_URL", "")
+globals().update(
+    email_settings(
+        "EMAIL_URL",
+        "django.core.mail.backends.locmem.EmailBackend"
+        if ECF_ENV == "test"
+        else "django.core.mail.backends.console.EmailBackend",
+    )
+)
+DEFAULT_FROM_EMAIL = env_str("EMAIL_FROM", "Early career teacher training <no-reply@ecf-lead-provider-api.invalid>")
+
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {
     "version": 1,
@@ -169,6 +184,7 @@ REST_FRAMEWORK = {
         "api.parsers.TextJsonParser",
     ],
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_METADATA_CLASS": "api.renderers.AllowedMethodsOnly",
     # The contract ignores Accept: the path alone chooses JSON or CSV (api.md §1).
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.IgnoreAcceptNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

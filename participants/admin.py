@@ -37,6 +37,7 @@ from participants.models import (
     ChallengeReason,
     Cohort,
     DeliveryPartner,
+    EarlyRollOutMentor,
     EligibilityReason,
     EligibilityStatus,
     Enrolment,
@@ -1081,3 +1082,11 @@ class ParticipantIdChangeAdmin(ReadOnlyAdminMixin, UuidSearchMixin, admin.ModelA
     uuid_search_fields = ("from_participant_id", "to_participant_id", "participant_id")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
+
+
+@admin.register(EarlyRollOutMentor)
+class EarlyRollOutMentorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Reference data, replaced whole by `manage.py load_early_roll_out_mentors FILE`."""
+
+    list_display = ("trn", "loaded_at")
+    search_fields = ("=trn",)

@@ -5,6 +5,7 @@ lists each simplification and why.
 """
 
 import uuid
+from datetime import date
 
 from django.db import models
 from django.db.models import Q
@@ -447,6 +448,26 @@ class Participant(Timestamped):
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.id})"
+
+
+# Rules §4.10: a mentor on the early-roll-out list completed in the roll-out, on this date.
+EARLY_ROLL_OUT_COMPLETION_DATE = date(2021, 4, 19)
+
+
+class EarlyRollOutMentor(models.Model):
+    """Reference data: the TRN of a mentor who completed training during the early roll-out (2020-21),
+    as DfE's list gives it. Loaded by `manage.py load_early_roll_out_mentors FILE`, which replaces the
+    whole list; such a mentor's completion is 19 April 2021, `completed_during_early_roll_out`."""
+
+    trn = models.CharField("TRN", max_length=7, primary_key=True)
+    loaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["trn"]
+        verbose_name = "early-roll-out mentor"
+
+    def __str__(self) -> str:
+        return self.trn
 
 
 class ParticipantIdChange(models.Model):

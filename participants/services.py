@@ -9,15 +9,19 @@ from django.db import transaction
 
 from ecf import clock
 from ecf.errors import ServiceValidationError
-from participants import selectors
+from participants import notices, selectors
 from participants.models import (
+    EARLY_ROLL_OUT_COMPLETION_DATE,
     UNCHALLENGED,
     Cohort,
+    DeclarationType,
     DeferralReason,
+    EarlyRollOutMentor,
     Enrolment,
     EnrolmentKind,
     InductionStatus,
     LeadProvider,
+    MentorCompletionReason,
     Participant,
     ParticipantIdChange,
     Partnership,
@@ -159,7 +163,12 @@ def participant_withdraw(*, lead_provider: LeadProvider, participant_id, course_
         if target.period.training_status == TrainingStatus.WITHDRAWN:
             errors.append(("participant_profile", ALREADY_WITHDRAWN))
     _refuse_if(errors)
-    return _training_status_change(target, lead_provider=lead_provider, status=TrainingStatus.WITHDRAWN, reason=reason)
+    period = target.period
+    enrolment = _training_status_change(
+        target, lead_provider=lead_provider, status=TrainingStatus.WITHDRAWN, reason=reason
+    )
+    notices.notify_withdrawal(period=period, lead_provider=lead_provider, reason=reason, at=enrolment.updated_at)
+    return enrolment
 
 
 @transaction.atomic
@@ -669,6 +678,7 @@ def partnership_challenge(*, partnership: Partnership, reason: str) -> Partnersh
     trained_here = Participant.objects.filter(id__in=partnership.training_periods.values("enrolment__participant_id"))
     trained_here.update(updated_at=now)
     visibility_changed(participant_ids=trained_here.values_list("id", flat=True))
+    notices.cancel_partnership_reminder(partnership=partnership)
     return partnership
 
 
@@ -783,6 +793,7 @@ def _partnership_report(partnership: Partnership, *, delivery_partner: DeliveryP
     )
     touched.update(updated_at=now)
     visibility_changed(participant_ids=touched.values_list("id", flat=True))
+    notices.notify_partnership_reported(partnership=partnership)
     return partnership
 
 
@@ -1015,8 +1026,64 @@ def participant_correct_details(*, participant: Participant, full_name: str, trn
     if changed:
         participant.full_name, participant.trn = full_name, trn
         participant.save(update_fields=changed)  # moves updated_at (Timestamped)
+    if "trn" in changed:  # the early-roll-out list is by TRN
+        for enrolment in participant.enrolments.filter(kind=EnrolmentKind.MENTOR):
+            enrolment_refresh_mentor_completion(enrolment_id=enrolment.pk)
+    if changed:
         visibility_changed(participant_ids=[participant.pk])
     return participant
+
+
+@transaction.atomic
+def enrolment_refresh_mentor_completion(*, enrolment_id) -> Enrolment:
+    """Rules §4.10, after a mentor's `completed` declaration is made, voided or clawed back, a TRN is
+    corrected or the early-roll-out list is loaded: a mentor on that list completed on 19 April 2021;
+    otherwise the latest slot-holding `completed` declaration gives the date; otherwise nothing.
+    A mentor marked `started_not_completed` is left as it is."""
+    enrolment = Enrolment.objects.select_for_update().select_related("participant").get(pk=enrolment_id)
+    if enrolment.kind != EnrolmentKind.MENTOR:
+        return enrolment
+    if enrolment.mentor_completion_reason == MentorCompletionReason.STARTED_NOT_COMPLETED:
+        return enrolment
+    trn = enrolment.participant.trn
+    latest = (
+        enrolment.declarations.filter(declaration_type=DeclarationType.COMPLETED, state__in=_SLOT_HOLDING_STATES)
+        .order_by("-declaration_date")
+        .first()
+    )
+    if trn and EarlyRollOutMentor.objects.filter(trn=trn).exists():
+        completion = (EARLY_ROLL_OUT_COMPLETION_DATE, MentorCompletionReason.COMPLETED_DURING_EARLY_ROLL_OUT)
+    elif latest is not None:
+        completion = (
+            latest.declaration_date.astimezone(UTC).date(),
+            MentorCompletionReason.COMPLETED_DECLARATION_RECEIVED,
+        )
+    else:
+        completion = (None, None)
+    enrolment.mentor_completion_date, enrolment.mentor_completion_reason = completion
+    enrolment.save(update_fields=["mentor_completion_date", "mentor_completion_reason"])
+    _touch(enrolment.participant, clock.now())
+    visibility_changed(participant_ids=[enrolment.participant_id])
+    return enrolment
+
+
+@transaction.atomic
+def early_roll_out_mentors_replace(*, trns: list[str]) -> int:
+    """Replace the early-roll-out list (reference data) and bring every mentor whose standing changes
+    up to date. Returns how many mentor enrolments were refreshed."""
+    refused = [trn for trn in trns if not (len(trn) == 7 and trn.isascii() and trn.isdigit())]
+    if refused:
+        raise ServiceValidationError([("trn", f"{TRN_INVALID} ({', '.join(refused[:5])})")])
+    new, old = set(trns), set(EarlyRollOutMentor.objects.values_list("trn", flat=True))
+    now = clock.now()
+    EarlyRollOutMentor.objects.exclude(trn__in=new).delete()
+    EarlyRollOutMentor.objects.bulk_create(
+        [EarlyRollOutMentor(trn=trn, loaded_at=now) for trn in sorted(new - old)], ignore_conflicts=True
+    )
+    affected = Enrolment.objects.filter(kind=EnrolmentKind.MENTOR, participant__trn__in=new ^ old).order_by("pk")
+    for enrolment_id in affected.values_list("pk", flat=True):
+        enrolment_refresh_mentor_completion(enrolment_id=enrolment_id)
+    return len(affected)
 
 
 @transaction.atomic

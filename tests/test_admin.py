@@ -24,6 +24,7 @@ from participants.models import (
     ApiToken,
     Cohort,
     DeliveryPartner,
+    EarlyRollOutMentor,
     Enrolment,
     LeadProvider,
     Participant,
@@ -93,6 +94,7 @@ def build_world(n: int) -> dict:
         enrolment=enrolment, lead_provider=provider, training_status="deferred", reason="parental-leave"
     )
     ScheduleChange.objects.create(enrolment=enrolment, schedule=schedule)
+    EarlyRollOutMentor.objects.get_or_create(trn=f"{2000000 + n}", defaults={"loaded_at": INSTANT})
     api_token_create(lead_provider=provider, label=f"token {n}")
     contract = EctContract.objects.create(lead_provider=provider, cohort=cohort, recruitment_target=100)
     ContractBand.objects.create(contract=contract, min=0, max=100, per_participant=Decimal("1000.00"))

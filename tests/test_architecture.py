@@ -8,6 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NEVER_IMPORT = {
+    "notifications": {"sandbox", "api", "participants", "statements", "declarations"},
     "participants": {"sandbox", "api", "declarations", "statements"},
     "statements": {"sandbox", "api", "declarations"},
     "declarations": {"sandbox", "api"},

@@ -561,3 +561,15 @@ def test_contracts_and_statement_calendar_follow_the_finance_spec(seeded):
             assert statement.status == StatementStatus.PAYABLE
         else:
             assert statement.status == StatementStatus.OPEN
+
+
+def test_the_links_printed_are_where_make_run_serves(db):
+    """`make run PORT=8101` passes its port: the links must not say 8000."""
+    out = io.StringIO()
+    call_command(
+        "seed_sandbox", "--participants", "0", "--base-url", "http://localhost:8101", stdout=out, stderr=io.StringIO()
+    )
+
+    assert "http://localhost:8101/api/v3/" in out.getvalue()
+    assert "http://localhost:8101/admin/" in out.getvalue()
+    assert "8000" not in out.getvalue()

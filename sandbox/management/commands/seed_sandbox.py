@@ -20,8 +20,13 @@ class Command(BaseCommand):
             default=DEFAULT_PARTICIPANTS,
             help="How many participants (about one school per 40, at least 300 schools).",
         )
+        parser.add_argument(
+            "--base-url",
+            default="http://localhost:8000",
+            help="Where the service will answer, for the links printed at the end (make run passes its PORT).",
+        )
 
-    def handle(self, *args, seed, participants, **options):
+    def handle(self, *args, seed, participants, base_url, **options):
         if participants < 0:
             raise CommandError("--participants must be 0 or more.")
         progress = ProgressBar(
@@ -31,4 +36,4 @@ class Command(BaseCommand):
             report = sandbox_seed(seed=seed, participants=participants, progress=progress)
         except SandboxConflict as error:
             raise CommandError(str(error)) from error
-        self.stdout.write(format_report(report))
+        self.stdout.write(format_report(report, base_url=base_url.rstrip("/")))

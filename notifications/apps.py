@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    """The transactional outbox of emails. The lowest app of all: it imports no domain app, and the
+    services that make a change write their message here in the same transaction."""
+
+    name = "notifications"
+    verbose_name = "Emails"
