@@ -179,7 +179,36 @@ def render(bench_runs: list[dict], context: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-NOTES = """## How the reads were made to cost what they return
+NOTES = """## What is not met, the profile, and what would close it
+
+Measured on 2026-12-03 on 2 cores shared with seven other sessions (load average 10–15 during the
+runs: the floors themselves moved up to 2× between runs), without the POST and statement figures
+(`--no-writes`, for time; they are helper `decl`'s).
+
+* **v3 participants pages (3, 3a, 3b) and full sync (1).** The scan nodes above are the profile: the
+  page itself is an index range scan of the read model (`pvis_created`, 1 row for a page of 1;
+  `pvis_updated`, 238 rows for the poll), but the one query that reads the page's enrolments took
+  the page as a subquery (`id IN (SELECT period_id … IN (SELECT … LIMIT 1))`), which the planner
+  could not size, so it hashed **whole** base tables (73,602 training periods, 61,205 enrolments
+  twice, 60,000 participants): 1.3–2.0 s of database time per request whatever the page size, hence
+  a page of 1 at 15–65× its floor and growing with scale. The floor reads the same rows through
+  the page's ids and primary keys in milliseconds. **Fix committed after this run, not yet
+  measured:** the page's ids, then its latest periods' ids, are read first and passed as arrays
+  (`= ANY(%s)`, ecf/lookups.py), so every join is an index lookup; the same for the declarations
+  pages (the 3000-row page sequentially scanned 206,508 declarations for the same reason) and v1.
+  Re-run `make bench` to confirm; what remains after it is the endpoint's Python per enrolment
+  (issue 9's profile), which the floor leaves to PostgreSQL.
+* **v3 declarations pages (3c) and full sync (2) at 60,000**: as above (fixed by the same change).
+* **CSV (4), 2.2–3.4×**: the endpoint renders every row through the JSON representation and then as
+  cells in Python (about 40 µs a row, issue 9's profile); the floor's PostgreSQL writes the lines.
+  A whole-provider file reads a third of the base tables, so its sequential scans are expected.
+  Closing it means writing the CSV cells in SQL, a second definition of every field. Memory is flat.
+* **Growth (3a, 3b, 1 at 60,000)**: follows from the hashed base tables above; the declarations
+  page of 1 (3c), whose plan is index scans only, already costs the same at 60,000 as at 20,000.
+* **200,000**: not run (seeding alone takes tens of minutes on this shared machine):
+  `make bench SCALE=200000`.
+
+## How the reads were made to cost what they return
 
 Before (issue 19): every participants page rebuilt the provider's whole visible set (a `DISTINCT ON`
 over all its training periods), every declarations page scanned the declarations twice, and
