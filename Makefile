@@ -47,18 +47,28 @@ test-suite:
 	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## Bad input, at length: tests/test_fuzz.py with the coverage phase, FUZZ_EXAMPLES (default 200)
-## generated cases per operation and a new seed; prints operations, requests sent and failures.
+## generated cases per operation and a new seed, and tests/test_stateful.py's valid request sequences
+## (FUZZ_STATEFUL_EXAMPLES, default 100); prints operations, requests sent, sequences and failures.
 .PHONY: fuzz
 fuzz: venv
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} FUZZ_SEED=$${FUZZ_SEED:-random} FUZZ_PHASES=examples,coverage,fuzzing \
-		ECF_ENV=test scripts/with_postgres.sh $(PY) -m pytest -p tests.fuzz_report tests/test_fuzz.py
+		FUZZ_STATEFUL_EXAMPLES=$${FUZZ_STATEFUL_EXAMPLES:-100} FUZZ_STATEFUL_STEPS=$${FUZZ_STATEFUL_STEPS:-25} \
+		ECF_ENV=test scripts/with_postgres.sh $(PY) -m pytest -p tests.fuzz_report tests/test_fuzz.py tests/test_stateful.py
 
-## Fault drill: a bounded load (4 clients, 60 s, 127.0.0.1 only) against `make serve` on a throwaway
-## PostgreSQL that is restarted half-way; reports errors before, during and after the restart and checks
-## that no declaration was lost or duplicated (scripts/fault_drill.py).
+## Fault drill: a bounded load (4 clients, 60 s, 127.0.0.1:DRILL_PORT only, default 8140) against
+## `make serve` on a throwaway PostgreSQL that is killed with SIGKILL (restarted 5 s later) and then has
+## its connection limit exhausted; prints the phases and fails unless nothing was lost, doubled (same TRN
+## included) or stored without a 200, 90 % of the plan succeeded, and no error came after recovery
+## (scripts/fault_drill.py; its checks are tested in tests/test_fault_drill_checks.py).
 .PHONY: drill
 drill: venv
 	$(PY) scripts/fault_drill.py
+
+## The scheduled jobs (jobs/schedule.py) in a loop, as each app server runs them beside gunicorn; each job runs
+## once across servers (a PostgreSQL advisory lock). `make jobs JOBS_ARGS=--once` for one pass (docs/deployment.md).
+.PHONY: jobs
+jobs: venv
+	$(PY) manage.py run_jobs $(JOBS_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -75,8 +85,10 @@ fmt: venv
 bench: venv
 	$(PY) scripts/bench/run.py $(if $(SCALE),--scale $(SCALE))
 
-## Write the generated OpenAPI documents (committed; a test fails when they are stale).
+## Write the generated OpenAPI documents (committed; a test fails when they are stale): v1, v2, v3 and v3-rect.
 schema: venv
 	for version in v1 v2 v3; do \
 		$(PY) manage.py spectacular --api-version $$version --format openapi-json --validate --fail-on-warn --file openapi/$$version.json || exit 1; \
 	done
+	# The rewrite's v3 contract flavour (api/rect/): its own URL conf, served at /api/v3/ to rewrite-flavoured providers.
+	$(PY) manage.py spectacular --urlconf api.rect.root_urls --api-version v3-rect --format openapi-json --validate --fail-on-warn --file openapi/v3-rect.json

@@ -8,6 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from api import error_codes, flavours
 from ecf.errors import InvalidAction, ServiceValidationError
 
 logger = logging.getLogger(__name__)
@@ -15,6 +16,9 @@ logger = logging.getLogger(__name__)
 CONTENT_TYPE = "application/vnd.api+json"
 NOT_FOUND_BODY = {"error": "Resource not Found"}
 BAD_JSON_DETAIL = "correct json data structure required. See API docs for reference"
+# The rewrite's 404 (api.md §12).
+RECT_NOT_FOUND_TITLE = "Resource not found"
+RECT_NOT_FOUND_DETAIL = "Nothing could be found for the provided details"
 
 
 class BadRequest(exceptions.APIException):
@@ -27,25 +31,53 @@ class BadRequest(exceptions.APIException):
         self.title = title
 
 
-def errors_body(errors: list[tuple[str, str]]) -> dict:
-    """One item per attribute, its distinct messages joined with ", " in first-seen order."""
-    grouped: OrderedDict[str, list[str]] = OrderedDict()
-    for title, detail in errors:
+def errors_body(errors: list[tuple], flavour: str = flavours.ORIGINAL) -> dict:
+    """The `errors` list of a 400/422 in the caller's contract flavour. Each error is
+    `(title, detail)` (its code found from the message, api.error_codes) or `(title, detail, code)`.
+
+    The original's shape: one item per attribute, its distinct messages joined with ", " in first-seen
+    order; the item's `code` is its first message's. The rewrite's shape: api.rect.errors."""
+    coded = [_with_code(error) for error in errors]
+    if flavour == flavours.RECT:
+        from api.rect.errors import rect_errors
+
+        return {"errors": rect_errors(coded)}
+    grouped: OrderedDict[str, list[tuple[str, str]]] = OrderedDict()
+    for title, detail, code in coded:
         messages = grouped.setdefault(title, [])
-        if detail not in messages:
-            messages.append(detail)
-    return {"errors": [{"title": title, "detail": ", ".join(messages)} for title, messages in grouped.items()]}
+        if all(detail != seen for seen, _ in messages):
+            messages.append((detail, code))
+    return {
+        "errors": [
+            {"title": title, "detail": ", ".join(detail for detail, _ in messages), "code": messages[0][1]}
+            for title, messages in grouped.items()
+        ]
+    }
+
+
+def _with_code(error: tuple) -> tuple[str, str, str]:
+    if len(error) == 3:
+        return error
+    title, detail = error
+    return title, detail, error_codes.code_for(detail)
+
+
+def not_found_body(flavour: str) -> dict:
+    if flavour == flavours.RECT:
+        return errors_body([(RECT_NOT_FOUND_TITLE, RECT_NOT_FOUND_DETAIL, "resource.not_found")], flavour)
+    return NOT_FOUND_BODY
 
 
 def exception_handler(exc, context):
+    flavour = flavours.of_request(context.get("request"))
     if isinstance(exc, ServiceValidationError):
-        return Response(errors_body(exc.errors), status=422)
+        return Response(errors_body(exc.errors, flavour), status=422)
     if isinstance(exc, InvalidAction):
-        return Response(errors_body([("Invalid action", exc.message)]), status=422)
+        return Response(errors_body([("Invalid action", exc.message)], flavour), status=422)
     if isinstance(exc, BadRequest):
-        return Response(errors_body([(exc.title, str(exc.detail))]), status=400)
+        return Response(errors_body([(exc.title, str(exc.detail))], flavour), status=400)
     if isinstance(exc, exceptions.ParseError):
-        return Response(errors_body([("Bad request", BAD_JSON_DETAIL)]), status=400)
+        return Response(errors_body([("Bad request", BAD_JSON_DETAIL)], flavour), status=400)
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         response = Response({"error": "HTTP Token: Access denied"}, status=401)
         response["WWW-Authenticate"] = 'Token realm="Application"'
@@ -53,17 +85,20 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.PermissionDenied):
         return Response(None, status=403)
     if isinstance(exc, (Http404, exceptions.NotFound)):
-        return Response(NOT_FOUND_BODY, status=404)
+        return Response(not_found_body(flavour), status=404)
     if isinstance(exc, exceptions.MethodNotAllowed):
         # decisions §5: a 405 in the error envelope is more honest than the original's 404.
-        return Response(errors_body([("Method not allowed", str(exc.detail))]), status=405)
+        body = errors_body([("Method not allowed", str(exc.detail), "request.method_not_allowed")], flavour)
+        return Response(body, status=405)
     if isinstance(exc, exceptions.Throttled):
-        response = Response(errors_body([("Too many requests", "Retry later")]), status=429)
+        response = Response(
+            errors_body([("Too many requests", "Retry later", "request.too_many")], flavour), status=429
+        )
         if exc.wait:
             response["Retry-After"] = str(int(exc.wait))
         return response
     if isinstance(exc, exceptions.APIException):
-        return Response(errors_body([("Bad request", str(exc.detail))]), status=exc.status_code)
+        return Response(errors_body([("Bad request", str(exc.detail))], flavour), status=exc.status_code)
     logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
     return Response({"error": "Internal server error"}, status=500)
 
@@ -76,7 +111,7 @@ def _json(body: dict, status_code: int) -> JsonResponse:
 def not_found(request, exception=None):
     """Django's 404 handler: the contract's body under /api/, Django's page elsewhere."""
     if request.path.startswith("/api/"):
-        return _json(NOT_FOUND_BODY, 404)
+        return _json(not_found_body(flavours.of_request(request)), 404)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)

@@ -12,6 +12,9 @@ UPDATED_SINCE_ERROR = "The filter '#/updated_since' must be a valid RCF3339 date
 TRAINING_STATUS_ERROR = 'The filter \'#/training_status\' must be ["active", "deferred", "withdrawn"]'
 REQUIRED_COHORT_ERROR = "The filter '#/cohort' must be included in your request"
 FILTER_NOT_A_HASH = "Filter must be a hash"
+UUID_FILTER_ERROR = "The filter '#/{name}' must be a valid UUID"
+# PostgreSQL text cannot hold U+0000: a value carrying one would fail in the query it filters.
+NUL_IN_FILTER = "The filter '#/{name}' cannot contain the NUL character (%00)"
 # Without filter[cohort], lists only show cohorts after this year (api.md §6.3).
 DEFAULT_MIN_COHORT_EXCLUSIVE = 2020
 
@@ -29,7 +32,11 @@ class Filters:
         # `filter[cohort][cohort]` is the literal reading of the published schools parameters
         # (each a deepObject of the whole filter object); it means the same as `filter[cohort]`.
         value = self._params.get(f"filter[{name}]")
-        return value if value is not None else self._params.get(f"filter[{name}][{name}]")
+        if value is None:
+            value = self._params.get(f"filter[{name}][{name}]")
+        if value is not None and "\x00" in value:
+            raise BadRequest(NUL_IN_FILTER.format(name=name))
+        return value
 
     def has(self, name: str) -> bool:
         return self.raw(name) is not None
@@ -72,7 +79,7 @@ class Filters:
             return None
         value = _as_uuid(raw.strip())
         if value is None:
-            raise BadRequest(f"The filter '#/{name}' must be a valid UUID")
+            raise BadRequest(UUID_FILTER_ERROR.format(name=name))
         return value
 
     def training_status(self) -> str | None:

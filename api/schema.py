@@ -30,6 +30,18 @@ class WalkLinksSerializer(serializers.Serializer):
     next = serializers.CharField(help_text="The next page of the walk; from the last page, the cursor to resume from.")
 
 
+DRY_RUN_PARAMETER = OpenApiParameter(
+    "dry_run",
+    OpenApiTypes.BOOL,
+    OpenApiParameter.QUERY,
+    required=False,
+    description=(
+        "`true`: validate completely and answer exactly what the real call would (status and body), "
+        "storing nothing, not even the declaration attempt. Any id in the answer was never stored: "
+        "the real call gives a new one. `false` or absent: the real call. Any other value is a 400."
+    ),
+)
+
 PAGE_PARAMETER = OpenApiParameter(
     "page",
     PaginationSerializer,

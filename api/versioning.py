@@ -97,7 +97,9 @@ class VersionPolicyMiddleware:
         move_to = current_version().name
         detail = f"API {version.name} has been retired. Move to /api/{move_to}/; see {RELEASE_NOTES_PATH}."
         return JsonResponse(
-            {"errors": [{"title": "Gone", "detail": detail}]}, status=410, content_type="application/vnd.api+json"
+            {"errors": [{"title": "Gone", "detail": detail, "code": "api.version_retired"}]},
+            status=410,
+            content_type="application/vnd.api+json",
         )
 
 

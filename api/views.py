@@ -1,5 +1,8 @@
 """Views shared by every version. Version-specific views live in api/v1, api/v2, api/v3."""
 
+from functools import wraps
+
+from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound, UnsupportedMediaType
@@ -94,10 +97,46 @@ PARTICIPANT_ACTIONS = {
 }
 
 
-def participant_action(request, participant_id, action: str):
-    """Run one participant action for the calling provider; returns the enrolment acted on."""
+def participant_action(request, participant_id, action: str, **options):
+    """Run one participant action for the calling provider; returns the enrolment acted on.
+    `options` go to the service as they are (the rewrite's contract: `allowed_reasons`)."""
     service, names = PARTICIPANT_ACTIONS[action]
     attributes = attributes_of(request)
     return service(
-        lead_provider=request.user, participant_id=participant_id, **{name: attributes.get(name) for name in names}
+        lead_provider=request.user,
+        participant_id=participant_id,
+        **{name: attributes.get(name) for name in names},
+        **options,
     )
+
+
+# --- Dry run (issue 16.5) -------------------------------------------------------------------------
+
+DRY_RUN_INVALID = "The 'dry_run' parameter must be true or false."
+
+
+def dry_run_requested(request) -> bool:
+    """`?dry_run=true` (api.schema.DRY_RUN_PARAMETER)."""
+    value = request.query_params.get("dry_run")
+    if value is None or value == "false":
+        return False
+    if value == "true":
+        return True
+    raise BadRequest(DRY_RUN_INVALID)
+
+
+def dry_run_capable(view_method):
+    """A write view that honours `?dry_run=true`: the view (service and rendering) runs for real inside
+    a transaction that is then rolled back, so the answer is the real call's and nothing is kept.
+    The rules run once, in the service; there is no second copy of them for the dry run."""
+
+    @wraps(view_method)
+    def view(self, request, *args, **kwargs):
+        if not dry_run_requested(request):
+            return view_method(self, request, *args, **kwargs)
+        with transaction.atomic():
+            response = view_method(self, request, *args, **kwargs)
+            transaction.set_rollback(True)
+        return response
+
+    return view

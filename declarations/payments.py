@@ -14,6 +14,7 @@ from declarations.state_machine import Actor, transition_all
 from ecf import clock
 from ecf.errors import InvalidAction
 from statements.calculation import calculate_statement
+from statements.freezing import frozen_figures
 from statements.models import Statement, StatementStatus
 from visibility.changes import visibility_changed
 
@@ -103,7 +104,7 @@ def statement_authorise_payment(*, statement: Statement, user=None) -> Statement
     )
     statement.marked_as_paid_at = clock.now()
     statement.status = StatementStatus.PAID
-    # What was paid, frozen: later contract or rule changes must not change it.
-    statement.paid_amounts = calculate_statement(statement).as_dict()
+    # What was paid, frozen in pennies: later contract or rule changes must not change it.
+    statement.paid_amounts = frozen_figures(calculate_statement(statement))
     statement.save(update_fields=["marked_as_paid_at", "status", "paid_amounts"])
     return statement

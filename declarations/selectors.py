@@ -5,12 +5,15 @@ for the people who train with it now (or are leaving it), so that a provider tak
 over knows what has already been claimed (rules §12 PV-34).
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
-from django.db.models import QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, UUIDField, Value
 
-from declarations.models import Declaration, DeclarationState
-from participants.models import InductionStatus
+from declarations.models import BILLABLE_STATES, SLOT_HOLDING_STATES, Declaration, DeclarationState
+from ecf.compiled_query import CompiledQuery
+from participants.models import Enrolment, InductionStatus, Milestone, TrainingStatusChange
+from participants.selectors import visible_periods
+from statements.models import Statement, StatementStatus
 from visibility.models import DeclarationVisibility
 
 # Another provider's declaration is shown only while it holds, or is being paid for, its event:
@@ -89,3 +92,106 @@ def visible_declaration_ids(
 def own_declaration(lead_provider_id, declaration_id) -> Declaration | None:
     """A declaration the provider may void: only one it submitted (rules §5.3)."""
     return Declaration.objects.filter(pk=declaration_id, lead_provider_id=lead_provider_id).first()
+
+
+# --- What the submission rules need (rules §4.4), in one query ------------------------------------
+
+
+def submission_facts(**values) -> dict:
+    """Everything rules §4.4-§4.7 read about one enrolment for one submission, as one row (see
+    `_submission_facts_query` for the keys). Compiled once per process (ecf.compiled_query)."""
+    row = _SUBMISSION_FACTS.first(**values)
+    row.setdefault("period_status", None)
+    row.setdefault("period_delivery_partner_id", None)
+    row.setdefault("period_mentor_id", None)
+    return row
+
+
+def _submission_facts_query(
+    *,
+    lead_provider_id,
+    enrolment_id,
+    participant_id,
+    trn: str | None,
+    course_identifier: str,
+    declaration_type: str | None,
+    declared_at: datetime | None,
+    today: date,
+) -> QuerySet:
+    """Everything rules §4.4-§4.7 read about one enrolment for one submission, as one row.
+
+    One query (each value is an indexed lookup in a subquery), read after the submission's locks
+    were taken, so nothing a concurrent submission commits before them is missed. Keys:
+    the enrolment's own fields (`kind`, `schedule_id`, `cohort_id`, `mentor_funding`,
+    `detailed_evidence_types`, `eligibility_status`, uplifts), `trains_current_schedule` (V13),
+    the provider's newest status change (`last_status`, `last_status_at`, V2), the provider's
+    period in force at the declaration date (`period_status`, `period_delivery_partner_id`,
+    `period_mentor_id`, V2 and §4.7), the milestone (`milestone_start`, `milestone_end`, V7/V9),
+    the identical declarations of any provider (`identical_submitted`, `identical_billable`,
+    `identical_slot_taken`, V8/V10), the next output statement (`output_statement_id`, V8/§4.8)
+    and the oldest same-TRN declaration of another account (`same_trn_declaration_id`, §4.6).
+    """
+    periods = visible_periods(lead_provider_id).filter(enrolment_id=OuterRef("pk"))
+    status_changes = TrainingStatusChange.objects.filter(
+        enrolment_id=OuterRef("pk"), lead_provider_id=lead_provider_id
+    ).order_by("-created_at", "-id")
+    milestones = Milestone.objects.filter(schedule_id=OuterRef("schedule_id"), declaration_type=declaration_type)
+    identical = Declaration.objects.filter(
+        participant_id=participant_id, course_identifier=course_identifier, declaration_type=declaration_type
+    )
+    statements = Statement.objects.filter(
+        lead_provider_id=lead_provider_id,
+        cohort_id=OuterRef("schedule__cohort_id"),
+        output_fee=True,
+        status=StatementStatus.OPEN,
+        deadline_date__gte=today,
+    ).order_by("deadline_date", "payment_date", "id")
+    facts = {
+        "trains_current_schedule": Exists(periods.filter(schedule_id=OuterRef("schedule_id"))),
+        "last_status": Subquery(status_changes.values("training_status")[:1]),
+        "last_status_at": Subquery(status_changes.values("created_at")[:1]),
+        "milestone_start": Subquery(milestones.values("start_date")[:1]),
+        "milestone_end": Subquery(milestones.values("milestone_date")[:1]),
+        "identical_submitted": Exists(identical.filter(state=DeclarationState.SUBMITTED)),
+        "identical_billable": Exists(identical.filter(state__in=BILLABLE_STATES)),
+        "identical_slot_taken": Exists(identical.filter(state__in=SLOT_HOLDING_STATES)),
+        "output_statement_id": Subquery(statements.values("id")[:1]),
+        "same_trn_declaration_id": Value(None, output_field=UUIDField()),
+    }
+    if declared_at is not None:
+        relevant = periods.filter(start_date__lte=declared_at).order_by("-start_date", "-created_at", "-id")
+        facts["period_status"] = Subquery(relevant.values("training_status")[:1])
+        facts["period_delivery_partner_id"] = Subquery(relevant.values("partnership__delivery_partner_id")[:1])
+        facts["period_mentor_id"] = Subquery(relevant.values("mentor__participant_id")[:1])
+    if trn:
+        same_trn = (
+            Declaration.objects.filter(
+                participant__trn=trn,
+                course_identifier=course_identifier,
+                declaration_type=declaration_type,
+                state__in=SLOT_HOLDING_STATES,
+                superseded_by__isnull=True,
+            )
+            .exclude(participant_id=participant_id)
+            .order_by("created_at", "id")
+        )
+        facts["same_trn_declaration_id"] = Subquery(same_trn.values("id")[:1])
+    return (
+        Enrolment.objects.filter(pk=enrolment_id)
+        .annotate(**facts)
+        .values(
+            "id",
+            "kind",
+            "schedule_id",
+            "eligibility_status",
+            "pupil_premium_uplift",
+            "sparsity_uplift",
+            *facts,
+            cohort_id=F("schedule__cohort_id"),
+            mentor_funding=F("schedule__cohort__mentor_funding"),
+            detailed_evidence_types=F("schedule__cohort__detailed_evidence_types"),
+        )[:1]
+    )
+
+
+_SUBMISSION_FACTS = CompiledQuery(_submission_facts_query)

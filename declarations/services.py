@@ -11,12 +11,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 
-from declarations import state_machine
+from declarations import selectors, state_machine
 from declarations.models import (
-    BILLABLE_STATES,
-    SLOT_HOLDING_STATES,
     Declaration,
     DeclarationAttempt,
     DeclarationState,
@@ -25,20 +24,22 @@ from declarations.models import (
 )
 from declarations.state_machine import Actor
 from ecf import clock, rfc3339
+from ecf.after_response import run_after_response
+from ecf.compiled_query import CompiledQuery
 from ecf.errors import InvalidAction, ServiceValidationError
 from participants import selectors as participant_selectors
 from participants import services as participant_services
 from participants.models import (
+    COURSE_FOR_KIND,
+    KIND_FOR_COURSE,
     DeclarationType,
     EligibilityReason,
     EligibilityStatus,
     Enrolment,
     EnrolmentKind,
     LeadProvider,
-    Milestone,
     Participant,
     TrainingStatus,
-    TrainingStatusChange,
 )
 from statements.models import Statement
 from visibility.changes import visibility_changed
@@ -106,10 +107,14 @@ MENTOR_FUNDED_TYPES = frozenset({T.STARTED, T.COMPLETED})
 
 # --- Submission -------------------------------------------------------------------------------------
 
+# Advisory locks of this service are (namespace, key) pairs; the namespace keeps them apart from
+# any other advisory lock taken in the database.
+TEACHER_LOCK_NAMESPACE = 4_041_001
+
 
 @dataclass
 class Submission:
-    """What a provider sent, and what it resolves to. Attributes are the raw strings sent."""
+    """What a provider sent (attributes are the raw strings sent), and what it resolved to."""
 
     lead_provider: LeadProvider
     participant_id: object
@@ -117,43 +122,60 @@ class Submission:
     declaration_date: str | None
     course_identifier: str | None
     evidence_held: str | None
-    participant: Participant | None = None
-    enrolment: Enrolment | None = None
+    # {"id", "trn", "trained"} of the person the id names (participants.selectors.participant_known_to)
+    person: dict | None = None
+    enrolment_id: object = None  # the person's active enrolment for the course, if any
     declared_at: datetime | None = None  # the parsed declaration_date
-    # Read once under the enrolment lock, then reused: nothing this request writes changes them
-    # before they are used (each saved a query of a POST, docs/benchmarks.md).
-    identical_states: frozenset | None = None  # states of the identical declarations (any provider)
-    output_statement: Statement | None = None
-    output_statement_read: bool = False
+    # What the rules read (declarations.selectors.submission_facts), loaded only for an enrolment
+    # this provider trains: rules that need the participant's profile are skipped without it.
+    facts: dict | None = None
+
+    @classmethod
+    def of(cls, lead_provider: LeadProvider, attributes: dict) -> "Submission":
+        declaration_date = _text(attributes.get("declaration_date"))
+        return cls(
+            lead_provider=lead_provider,
+            participant_id=attributes.get("participant_id"),
+            declaration_type=_text(attributes.get("declaration_type")),
+            declaration_date=declaration_date,
+            course_identifier=_text(attributes.get("course_identifier")),
+            evidence_held=_text(attributes.get("evidence_held")),
+            declared_at=rfc3339.parse(declaration_date) if declaration_date else None,
+        )
 
     @property
-    def cohort_id(self) -> int:
-        return self.enrolment.schedule.cohort_id
+    def known(self) -> bool:
+        """The id names someone this provider has trained. Anyone else is answered as an unknown
+        id, with nothing more read about them (issue 12.4, docs/differences.md)."""
+        return self.person is not None and self.person["trained"]
 
 
-def declaration_submit(*, lead_provider: LeadProvider, attributes: dict) -> Declaration:
-    """Validate and record a declaration, or raise ServiceValidationError with every failing attribute."""
-    submission = Submission(
-        lead_provider=lead_provider,
-        participant_id=attributes.get("participant_id"),
-        declaration_type=_text(attributes.get("declaration_type")),
-        declaration_date=_text(attributes.get("declaration_date")),
-        course_identifier=_text(attributes.get("course_identifier")),
-        evidence_held=_text(attributes.get("evidence_held")),
-    )
+def declaration_submit(*, lead_provider: LeadProvider, attributes: dict, dry_run: bool = False) -> Declaration:
+    """Validate and record a declaration, or raise ServiceValidationError with every failing attribute.
+
+    With `dry_run` everything runs exactly as for real (locks, every rule, the writes) inside a
+    transaction that is then rolled back, and no attempt is logged: the declaration returned was
+    never stored.
+    """
+    submission = Submission.of(lead_provider, attributes)
     if (submission.course_identifier or "").startswith("npq-"):
         raise ServiceValidationError([("course_identifier", NPQ_NOT_SUPPORTED)])
-    submission.participant = _participant(submission.participant_id)
-    attempt = _record_attempt(submission)
     try:
-        declaration = _submit(submission)
+        with transaction.atomic():
+            declaration = _submit(submission, log_attempt=not dry_run)
+            if dry_run:
+                transaction.set_rollback(True)
+            return declaration
+    except IntegrityError:
+        # The unique slot constraint caught a race the locks did not.
+        refusal = ServiceValidationError([("base", ALREADY_SUBMITTED)])
+        if not dry_run:
+            _log_refused_attempt(submission, refusal.errors)
+        raise refusal from None
     except ServiceValidationError as refusal:
-        if attempt is not None:
-            DeclarationAttempt.objects.filter(pk=attempt.pk).update(errors=refusal.errors)
+        if not dry_run:
+            _log_refused_attempt(submission, refusal.errors)
         raise
-    if attempt is not None:
-        DeclarationAttempt.objects.filter(pk=attempt.pk).update(declaration=declaration)
-    return declaration
 
 
 def _text(value) -> str | None:
@@ -162,256 +184,255 @@ def _text(value) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def _participant(participant_id) -> Participant | None:
-    """The person the id names now, or None (an unknown or non-UUID id, rules §1.4)."""
+def _uuid(value) -> uuid.UUID | None:
     try:
-        parsed = uuid.UUID(str(participant_id)) if participant_id is not None else None
+        return uuid.UUID(str(value)) if value is not None else None
     except ValueError:
         return None
-    return participant_selectors.participant_by_any_id(parsed) if parsed else None
 
 
-def _record_attempt(submission: Submission) -> DeclarationAttempt | None:
-    """Every POST for a known person is logged, accepted or not (rules §4.9)."""
-    if submission.participant is None:
-        return None
-    return DeclarationAttempt.objects.create(
+def _submit(submission: Submission, *, log_attempt: bool) -> Declaration:
+    """Resolve, lock, load, validate and write, in the caller's transaction."""
+    participant_id = _uuid(submission.participant_id)
+    if participant_id is not None:
+        submission.person = participant_selectors.participant_known_to(submission.lead_provider.pk, participant_id)
+    kind = KIND_FOR_COURSE.get(submission.course_identifier)
+    if submission.known and kind is not None:
+        declaration_lock_teacher(trn=submission.person["trn"], participant_id=submission.person["id"])
+        enrolment = _locked_enrolment(submission, kind)
+        if enrolment is not None:
+            submission.enrolment_id = enrolment["id"]
+            if enrolment["trained"]:
+                submission.facts = _facts(submission)
+    errors = validate_submission(submission, now=clock.now())
+    if errors:
+        raise ServiceValidationError(errors)
+    declaration = _create(submission)
+    if log_attempt:
+        _attempt(submission, declaration=declaration).save()
+    return declaration
+
+
+def declaration_lock_teacher(*, trn: str | None, participant_id) -> None:
+    """Serialise every write that decides whether a teacher's declaration is paid (rules §4.6).
+
+    Keyed on the TRN when there is one, so that two accounts of one teacher wait for each other
+    (issue 13.1): the second then sees the first one's declaration and becomes an `ineligible`
+    duplicate. Held until the transaction ends. SQLite serialises every writer anyway.
+    """
+    if connection.vendor != "postgresql":
+        return
+    key = f"trn:{trn}" if trn else f"participant:{participant_id}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [TEACHER_LOCK_NAMESPACE, key])
+
+
+def _locked_enrolment(submission: Submission, kind: str) -> dict | None:
+    """The person's active enrolment for the course, locked (the participant actions and eligibility
+    changes lock it too). After a merge a person can hold two of one kind: the one the provider
+    trains wins, then the newest. {"id", "trained"}, `trained` meaning the provider trains it."""
+    return _LOCKED_ENROLMENT.first(
+        lead_provider_id=submission.lead_provider.pk, participant_id=submission.person["id"], kind=str(kind)
+    )
+
+
+def _locked_enrolment_query(*, lead_provider_id, participant_id, kind):
+    trained = Exists(participant_selectors.visible_periods(lead_provider_id).filter(enrolment_id=OuterRef("pk")))
+    return (
+        Enrolment.objects.select_for_update(of=("self",))
+        .filter(participant_id=participant_id, kind=kind, is_active=True)
+        .annotate(trained=trained)
+        .order_by("-trained", "-created_at")
+        .values("id", "trained")[:1]
+    )
+
+
+_LOCKED_ENROLMENT = CompiledQuery(_locked_enrolment_query)
+
+
+def _facts(submission: Submission) -> dict:
+    # A separate statement after the locks: one that waited for a lock would read what it read
+    # before waiting.
+    return selectors.submission_facts(
+        lead_provider_id=submission.lead_provider.pk,
+        enrolment_id=submission.enrolment_id,
+        participant_id=submission.person["id"],
+        trn=submission.person["trn"],
+        course_identifier=submission.course_identifier,
+        declaration_type=submission.declaration_type,
+        declared_at=submission.declared_at,
+        today=clock.today(),
+    )
+
+
+def _attempt(submission: Submission, *, declaration=None, errors=None) -> DeclarationAttempt:
+    """The attempt row of rules §4.9 (unsaved)."""
+    return DeclarationAttempt(
         lead_provider=submission.lead_provider,
-        participant=submission.participant,
+        participant_id=submission.person["id"],
         course_identifier=(submission.course_identifier or "")[:64],
         declaration_type=(submission.declaration_type or "")[:64],
         declaration_date=(submission.declaration_date or "")[:64],
         evidence_held=(submission.evidence_held or "")[:64],
+        declaration=declaration,
+        errors=errors,
     )
 
 
-def _submit(submission: Submission) -> Declaration:
-    try:
-        with transaction.atomic():
-            if submission.participant is not None and submission.course_identifier:
-                submission.enrolment = participant_selectors.enrolment_for_course(
-                    submission.participant, submission.course_identifier, lead_provider_id=submission.lead_provider.pk
-                )
-            if submission.enrolment is not None:
-                # Serialise submissions for one enrolment: the second of two identical requests
-                # waits here, then sees the first one's declaration as a duplicate.
-                Enrolment.objects.select_for_update().filter(pk=submission.enrolment.pk).first()
-            errors = _validate(submission)
-            if errors:
-                raise ServiceValidationError(errors)
-            return _create(submission)
-    except IntegrityError:
-        # The unique slot constraint caught a race the lock did not (e.g. two enrolments of one person).
-        raise ServiceValidationError([("base", ALREADY_SUBMITTED)]) from None
+def _log_refused_attempt(submission: Submission, errors: list) -> None:
+    """Every POST for a known person is logged, accepted or not (rules §4.9, PV-16). For a person
+    the provider never trained it is written after the answer has gone, so the answer takes the
+    time an unknown id's takes (issue 12.4)."""
+    if submission.person is None:
+        return
+    attempt = _attempt(submission, errors=errors)
+    if submission.known:
+        attempt.save()
+    else:
+        run_after_response(attempt.save)
 
 
-def _validate(submission: Submission) -> list[tuple[str, str]]:
-    """Rules §4.4 V1–V14, in order. A rule "skip if errors" runs only while nothing has failed."""
+def validate_submission(submission: Submission, *, now: datetime) -> list[tuple[str, str]]:
+    """Rules §4.4 V1–V14, in order. A rule "skip if errors" runs only while nothing has failed.
+
+    Reads nothing: every fact comes from `submission.facts`. The POST and the declarable listing
+    (api/v3) both call this, so there is one copy of the rules.
+    """
     errors: list[tuple[str, str]] = []
-    enrolment = submission.enrolment
-    now = clock.now()
-    if submission.declaration_date:
-        submission.declared_at = rfc3339.parse(submission.declaration_date)
+    facts = submission.facts
     declared_at = submission.declared_at
+    declaration_type = submission.declaration_type
 
-    if submission.participant is None:  # V1
+    if not submission.known:  # V1
         errors.append(("participant_id", PARTICIPANT_NOT_RECOGNISED))
-    if enrolment is not None and declared_at is not None:  # V2
-        withdrawn_at = _withdrawal_blocking(submission)
+    if facts is not None and declared_at is not None:  # V2
+        withdrawn_at = _withdrawal_blocking(facts, declared_at)
         if withdrawn_at is not None:
             errors.append(("participant_id", WITHDRAWN_ON.format(at=rfc3339.format_timestamp(withdrawn_at))))
     if not submission.declaration_date:  # V3
         errors.append(("declaration_date", DATE_MISSING))
-    if not submission.declaration_type:  # V4
+    if not declaration_type:  # V4
         errors.append(("declaration_type", TYPE_MISSING))
     if declared_at is not None and declared_at > now:  # V5
         errors.append(("declaration_date", DATE_IN_FUTURE))
     if submission.declaration_date and declared_at is None:  # V6
         errors.append(("declaration_date", DATE_INVALID))
-    milestone = _milestone(submission)
-    if milestone is not None and declared_at is not None:  # V7
-        errors.extend(("declaration_date", message) for message in _outside_window(milestone, declared_at))
-    if enrolment is not None and _needs_output_statement(submission) and not _output_statement_available(submission):
-        errors.append(("cohort", FUNDING_ENDED.format(year=submission.cohort_id)))  # V8
-    if enrolment is not None and submission.declaration_type and milestone is None:  # V9
+    has_milestone = facts is not None and declaration_type and facts["milestone_start"] is not None
+    if has_milestone and declared_at is not None:  # V7
+        errors.extend(("declaration_date", message) for message in _outside_window(facts, declared_at))
+    if facts is not None and _needs_output_statement(facts) and facts["output_statement_id"] is None:  # V8
+        errors.append(("cohort", FUNDING_ENDED.format(year=facts["cohort_id"])))
+    if facts is not None and declaration_type and not has_milestone:  # V9
         errors.append(("declaration_type", TYPE_NOT_IN_SCHEDULE))
-    if enrolment is not None and submission.declaration_type and _slot_taken(submission):  # V10
+    if facts is not None and declaration_type and facts["identical_slot_taken"]:  # V10
         errors.append(("base", ALREADY_SUBMITTED))
     if (  # V11
-        enrolment is not None
-        and enrolment.kind == EnrolmentKind.MENTOR
-        and enrolment.schedule.cohort.mentor_funding
-        and submission.declaration_type
-        and submission.declaration_type not in MENTOR_FUNDED_TYPES
+        facts is not None
+        and facts["kind"] == EnrolmentKind.MENTOR
+        and facts["mentor_funding"]
+        and declaration_type
+        and declaration_type not in MENTOR_FUNDED_TYPES
     ):
         errors.append(("declaration_type", MENTOR_ONLY_STARTED_COMPLETED))
     if errors:
         return errors
-    if enrolment is None:  # V12
+    if submission.enrolment_id is None:  # V12
         return [("course_identifier", COURSE_NOT_RECOGNISED)]
-    if not _provider_trains_on_current_schedule(submission):  # V13
+    # V13; an enrolment only another provider trains has no facts, and fails here as it always did.
+    if facts is None or not facts["trains_current_schedule"]:
         return [("participant_id", PARTICIPANT_NOT_RECOGNISED)]
     evidence_error = _evidence_error(submission)  # V14
     return [("evidence_held", evidence_error)] if evidence_error else []
 
 
-def _withdrawal_blocking(submission: Submission) -> datetime | None:
-    """The withdrawal time when this provider's withdrawal came at or before the declaration date (V2)."""
-    newest = (
-        TrainingStatusChange.objects.filter(enrolment=submission.enrolment, lead_provider=submission.lead_provider)
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    if newest is None or newest.training_status != TrainingStatus.WITHDRAWN:
+def _withdrawal_blocking(facts: dict, declared_at: datetime) -> datetime | None:
+    """The withdrawal time when this provider's withdrawal came at or before the declaration date (V2),
+    unless it resumed them with an active period in force at the declaration date."""
+    if facts["last_status"] != TrainingStatus.WITHDRAWN or facts["last_status_at"] > declared_at:
         return None
-    if newest.created_at > submission.declared_at:
+    if facts["period_status"] == TrainingStatus.ACTIVE:
         return None
-    period = _relevant_period(submission)
-    if period is not None and period.training_status == TrainingStatus.ACTIVE:
-        return None  # resumed with an active period in force at the declaration date
-    return newest.created_at
-
-
-def _relevant_period(submission: Submission):
-    """The provider's latest period for the enrolment that had started by the declaration date."""
-    return (
-        participant_selectors.visible_periods(submission.lead_provider.pk)
-        .filter(enrolment=submission.enrolment, start_date__lte=submission.declared_at)
-        .select_related("partnership", "mentor")
-        .order_by("-start_date", "-created_at", "-id")
-        .first()
-    )
-
-
-def _milestone(submission: Submission) -> Milestone | None:
-    if submission.enrolment is None or not submission.declaration_type:
-        return None
-    return Milestone.objects.filter(
-        schedule_id=submission.enrolment.schedule_id, declaration_type=submission.declaration_type
-    ).first()
+    return facts["last_status_at"]
 
 
 def _start_of_day(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _outside_window(milestone: Milestone, declared_at: datetime) -> list[str]:
+def _outside_window(facts: dict, declared_at: datetime) -> list[str]:
     """Whole UTC days: any time on the start day through any time on the milestone day (rules §4.5)."""
-    if declared_at < _start_of_day(milestone.start_date):
+    if declared_at < _start_of_day(facts["milestone_start"]):
         return [BEFORE_MILESTONE_START]
-    if milestone.milestone_date and declared_at >= _start_of_day(milestone.milestone_date + timedelta(days=1)):
+    end = facts["milestone_end"]
+    if end and declared_at >= _start_of_day(end + timedelta(days=1)):
         return [AFTER_MILESTONE_END]
     return []
 
 
-def _identical(submission: Submission):
-    return Declaration.objects.filter(
-        participant=submission.participant,
-        course_identifier=submission.course_identifier,
-        declaration_type=submission.declaration_type,
-    )
-
-
-def _identical_states(submission: Submission) -> frozenset:
-    """The states of the identical declarations, one query for V8 and V10."""
-    if submission.identical_states is None:
-        submission.identical_states = frozenset(_identical(submission).values_list("state", flat=True).distinct())
-    return submission.identical_states
-
-
-def _needs_output_statement(submission: Submission) -> bool:
+def _needs_output_statement(facts: dict) -> bool:
     """V8 runs for fundable participants, or when an identical declaration is already billable,
     and not when an identical one is only submitted (api.md §11.1 row 9)."""
-    states = _identical_states(submission)
-    if DeclarationState.SUBMITTED in states:
+    if facts["identical_submitted"]:
         return False
-    return submission.enrolment.is_fundable or not states.isdisjoint(BILLABLE_STATES)
+    return facts["eligibility_status"] == EligibilityStatus.ELIGIBLE or facts["identical_billable"]
 
 
-def _output_statement(submission: Submission) -> Statement | None:
-    """The statement V8 checks for is the one the declaration goes on (one query for both)."""
-    if not submission.output_statement_read:
-        submission.output_statement = _next_output_statement(submission.lead_provider.pk, submission.cohort_id)
-        submission.output_statement_read = True
-    return submission.output_statement
-
-
-def _output_statement_available(submission: Submission) -> bool:
-    return _output_statement(submission) is not None
-
-
-def _next_output_statement(lead_provider_id, cohort_id: int) -> Statement | None:
-    return Statement.objects.next_output_for(
-        lead_provider_id=lead_provider_id, cohort_id=cohort_id, today=clock.today()
-    )
-
-
-def _slot_taken(submission: Submission) -> bool:
-    """Any provider's submitted or billable declaration of the same type and course (rules §4.6)."""
-    return not _identical_states(submission).isdisjoint(SLOT_HOLDING_STATES)
-
-
-def _provider_trains_on_current_schedule(submission: Submission) -> bool:
-    """V13: challenged partnerships don't count (decisions §4: a provider acts only on whom it can see)."""
-    return (
-        participant_selectors.visible_periods(submission.lead_provider.pk)
-        .filter(enrolment=submission.enrolment, schedule_id=submission.enrolment.schedule_id)
-        .exists()
-    )
+def evidence_accepted(*, detailed_evidence_types: bool, kind: str, declaration_type: str) -> tuple[frozenset, bool]:
+    """(the evidence_held values accepted, whether one is required) for a declaration type (rules §4.3).
+    For `started` in a cohort without detailed evidence types nothing is validated or stored."""
+    if not detailed_evidence_types:
+        return (frozenset(), False) if declaration_type == T.STARTED else (BASIC_EVIDENCE, True)
+    allowed = DETAILED_EVIDENCE[kind].get(declaration_type, frozenset())
+    return allowed, declaration_type != T.STARTED
 
 
 def _evidence_error(submission: Submission) -> str | None:
+    facts = submission.facts
     evidence = submission.evidence_held
-    declaration_type = submission.declaration_type
-    if not submission.enrolment.schedule.cohort.detailed_evidence_types:
-        if declaration_type == T.STARTED:
-            return None  # not validated, not stored
-        if not evidence:
-            return EVIDENCE_MISSING
-        return None if evidence in BASIC_EVIDENCE else EVIDENCE_NOT_AVAILABLE
+    if not facts["detailed_evidence_types"] and submission.declaration_type == T.STARTED:
+        return None  # not validated, not stored
+    allowed, required = evidence_accepted(
+        detailed_evidence_types=facts["detailed_evidence_types"],
+        kind=facts["kind"],
+        declaration_type=submission.declaration_type,
+    )
     if not evidence:
-        return None if declaration_type == T.STARTED else EVIDENCE_MISSING
-    allowed = DETAILED_EVIDENCE[submission.enrolment.kind].get(declaration_type, frozenset())
+        return EVIDENCE_MISSING if required else None
     return None if evidence in allowed else EVIDENCE_NOT_AVAILABLE
 
 
 def _stored_evidence(submission: Submission) -> str | None:
-    cohort = submission.enrolment.schedule.cohort
-    if submission.declaration_type == T.STARTED and not cohort.detailed_evidence_types:
+    if submission.declaration_type == T.STARTED and not submission.facts["detailed_evidence_types"]:
         return None
     return submission.evidence_held or None
 
 
 def _create(submission: Submission) -> Declaration:
-    enrolment = submission.enrolment
-    period = _relevant_period(submission)
-    duplicate_of = _same_trn_declaration(submission)
+    facts = submission.facts
+    duplicate_of = facts["same_trn_declaration_id"]
     if duplicate_of is not None:
         state = DeclarationState.INELIGIBLE
-    elif enrolment.is_fundable:
+    elif facts["eligibility_status"] == EligibilityStatus.ELIGIBLE:
         state = DeclarationState.ELIGIBLE
     else:
         state = DeclarationState.SUBMITTED
-    statement = None
-    if state != DeclarationState.SUBMITTED:
-        statement = _output_statement(submission)
     declaration = Declaration.objects.create(
-        enrolment=enrolment,
-        participant=submission.participant,
+        enrolment_id=submission.enrolment_id,
+        participant_id=submission.person["id"],
         lead_provider=submission.lead_provider,
-        cohort_id=submission.cohort_id,
+        cohort_id=facts["cohort_id"],
         course_identifier=submission.course_identifier,
         declaration_type=submission.declaration_type,
         declaration_date=submission.declared_at,
         state=state,
         ineligibility_reason=IneligibilityReason.DUPLICATE if duplicate_of else None,
-        superseded_by=duplicate_of,
+        superseded_by_id=duplicate_of,
         evidence_held=_stored_evidence(submission),
-        delivery_partner_id=period.partnership.delivery_partner_id if period and period.partnership else None,
-        mentor_id=period.mentor.participant_id if period and period.mentor and enrolment.kind == "ect" else None,
-        pupil_premium_uplift=enrolment.pupil_premium_uplift,
-        sparsity_uplift=enrolment.sparsity_uplift,
-        statement=statement,
+        delivery_partner_id=facts["period_delivery_partner_id"],
+        mentor_id=facts["period_mentor_id"] if facts["kind"] == EnrolmentKind.ECT else None,
+        pupil_premium_uplift=facts["pupil_premium_uplift"],
+        sparsity_uplift=facts["sparsity_uplift"],
+        statement_id=facts["output_statement_id"] if state != DeclarationState.SUBMITTED else None,
     )
     state_machine.record_creation(declaration, actor=Actor.provider(submission.lead_provider))
     _update_mentor_completion(declaration)
@@ -419,22 +440,57 @@ def _create(submission: Submission) -> Declaration:
     return declaration
 
 
-def _same_trn_declaration(submission: Submission) -> Declaration | None:
-    """Another account of the same teacher already holds this event (rules §4.6): the oldest one."""
-    trn = submission.participant.trn
-    if not trn:
+# --- What may be declared now (issue 16.4) ----------------------------------------------------------
+
+
+def declaration_options(*, lead_provider: LeadProvider, participant_id) -> list[dict] | None:
+    """For each enrolment the provider trains of this person, each declaration type: whether a POST
+    dated now would be accepted, the milestone window, the evidence accepted, and otherwise the
+    errors the POST would give. None when the id is unknown or names someone the provider never
+    trained (issue 12.4).
+
+    A read: it loads the same facts and runs the same `validate_submission` as the POST (one copy of
+    the rules), for a submission dated now carrying accepted evidence; it takes no lock and writes nothing.
+    """
+    parsed = _uuid(participant_id)
+    person = participant_selectors.participant_known_to(lead_provider.pk, parsed) if parsed else None
+    if person is None or not person["trained"]:
         return None
-    return (
-        Declaration.objects.filter(
-            participant__trn=trn,
-            course_identifier=submission.course_identifier,
-            declaration_type=submission.declaration_type,
-            state__in=SLOT_HOLDING_STATES,
-            superseded_by__isnull=True,
-        )
-        .exclude(participant=submission.participant)
-        .order_by("created_at", "id")
-        .first()
+    now = clock.now()
+    declaration_date = rfc3339.format_timestamp(now)
+    options = []
+    for enrolment in participant_selectors.trained_enrolments(lead_provider.pk, participant_id=person["id"]):
+        course = str(COURSE_FOR_KIND[enrolment.kind])
+        types = []
+        for declaration_type in DeclarationType.values:
+            submission = Submission.of(
+                lead_provider, {"declaration_date": declaration_date, "declaration_type": declaration_type}
+            )
+            submission.course_identifier, submission.person, submission.enrolment_id = course, person, enrolment.pk
+            submission.facts = _facts(submission)
+            accepted, required = evidence_accepted(
+                detailed_evidence_types=submission.facts["detailed_evidence_types"],
+                kind=enrolment.kind,
+                declaration_type=declaration_type,
+            )
+            submission.evidence_held = min(accepted) if accepted else None
+            types.append(
+                {
+                    "declaration_type": declaration_type,
+                    "errors": validate_submission(submission, now=now),
+                    "milestone_start": submission.facts["milestone_start"],
+                    "milestone_end": submission.facts["milestone_end"],
+                    "evidence_accepted": sorted(accepted),
+                    "evidence_required": required,
+                }
+            )
+        options.append({"course_identifier": course, "cohort": enrolment.schedule.cohort_id, "types": types})
+    return options
+
+
+def _next_output_statement(lead_provider_id, cohort_id: int) -> Statement | None:
+    return Statement.objects.next_output_for(
+        lead_provider_id=lead_provider_id, cohort_id=cohort_id, today=clock.today()
     )
 
 

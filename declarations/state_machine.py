@@ -73,7 +73,7 @@ def _history(declaration_id, from_state: str, to_state: str, actor: Actor, reaso
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # part of the creating transaction: a savepoint would only cost a round trip
 def record_creation(declaration: Declaration, *, actor: Actor, reason: str = "") -> None:
     """History of a new declaration: `submitted`, then its initial state if different (rules §4.7)."""
     if declaration.state not in INITIAL_STATES:

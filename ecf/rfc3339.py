@@ -3,10 +3,17 @@
 Accepted input: `YYYY-MM-DDTHH:MM:SS`, optional fraction, optional zone (`Z`, `±HH`, `±HHMM`,
 `±HH:MM`), case-insensitive `T`/`Z`, surrounding whitespace allowed. A value without a zone is
 UTC. Date-only values are rejected (api.md §6.2, §11.1).
+
+The result is always in UTC. An offset more than 14 hours from UTC (no clock on Earth is further:
+Kiribati is +14:00), minutes past 59, or an instant that leaves the calendar once moved to UTC
+(`0001-01-01T00:00:00+01:00`) is not a timestamp: PostgreSQL refuses offsets of ±16:00 and more,
+and Python cannot hold a year 0 or 10000, so passing them on would end in a 500.
 """
 
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
+
+MAX_OFFSET = timedelta(hours=14)
 
 _PATTERN = re.compile(
     r"""^\s*
@@ -21,14 +28,14 @@ _PATTERN = re.compile(
 
 
 def parse(value: str) -> datetime | None:
-    """Return an aware datetime, or None when the value is not a valid RFC 3339 timestamp."""
-    match = _PATTERN.match(value or "")
+    """Return an aware datetime in UTC, or None when the value is not a valid RFC 3339 timestamp."""
+    match = _PATTERN.match(value) if isinstance(value, str) else None
     if not match:
         return None
     parts = match.groupdict()
     microsecond = int((parts["fraction"] or "0")[:6].ljust(6, "0"))
     try:
-        result = datetime(
+        local = datetime(
             int(parts["year"]),
             int(parts["month"]),
             int(parts["day"]),
@@ -38,9 +45,11 @@ def parse(value: str) -> datetime | None:
             microsecond,
             tzinfo=_zone(parts["zone"]),
         )
-    except ValueError:  # month 19, 30 February, hour 25 ...
+        return local.astimezone(UTC)
+    # Month 19, 30 February, hour 25, an offset of +14:01 or +05:60; or (OverflowError) an instant
+    # before year 1 or after year 9999 once in UTC.
+    except (ValueError, OverflowError):
         return None
-    return result
 
 
 def _zone(zone: str | None) -> timezone:
@@ -49,7 +58,10 @@ def _zone(zone: str | None) -> timezone:
     sign = -1 if zone[0] == "-" else 1
     digits = zone[1:].replace(":", "")
     hours, minutes = int(digits[:2]), int(digits[2:4] or "0")
-    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+    offset = timedelta(hours=hours, minutes=minutes)
+    if minutes > 59 or offset > MAX_OFFSET:
+        raise ValueError(f"no clock is {zone} from UTC")
+    return timezone(sign * offset)
 
 
 def format_timestamp(value: datetime | None) -> str | None:

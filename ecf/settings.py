@@ -4,12 +4,14 @@ Development defaults are safe and need nothing set. `ECF_ENV=production` turns D
 requires a real SECRET_KEY and switches on the HTTPS protections.
 """
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from ecf.env import email_settings, env_bool, env_choice, env_int, env_list, env_str
+from ecf.json_logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -48,13 +50,18 @@ INSTALLED_APPS = [
     "notifications",
     "api",
     "sandbox",
+    "jobs",
 ]
 
 MIDDLEWARE = [
     "api.request_log.RequestLogMiddleware",  # outermost: every response, even a redirect or a 429, gets its id
+    "ecf.observability.ObservabilityMiddleware",  # metrics and the JSON line of every request, 429s included
+    "api.body_limit.BodyLimitMiddleware",  # a body over the limit is refused before anything reads it
+    "api.ratelimit.ClientRateLimitMiddleware",  # per client address, every path, before any other work
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.ratelimit.RateLimitMiddleware",  # before sessions, auth and DRF: an over-limit request costs one query
+    "ecf.after_response.AfterResponseMiddleware",  # work a service defers until the answer has been sent
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "api.json_suffix.JsonSuffixMiddleware",  # `.json` on an API path changes nothing (api.md §1)
@@ -62,7 +69,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After the rate limit (a replay counts) and before the sandbox clock (keys expire in real time).
+    "api.idempotency.IdempotencyMiddleware",
+    "ecf.content_security_policy.ContentSecurityPolicyMiddleware",  # admin and docs pages
     "ecf.clock.ServerDateMiddleware",
+    "api.flavours.FlavourMiddleware",  # after the clock (token use is stamped with it), before URL resolution
     "api.versioning.VersionPolicyMiddleware",
 ]
 
@@ -146,6 +157,44 @@ API_RATE_LIMIT_ENABLED = env_bool("API_RATE_LIMIT_ENABLED", ECF_ENV != "test")
 API_RATE_LIMIT = env_int("API_RATE_LIMIT", 1000, minimum=1)
 API_RATE_LIMIT_WINDOW_SECONDS = env_int("API_RATE_LIMIT_WINDOW_SECONDS", 300, minimum=1)
 
+# Per client address on every path (the rewrite's catch-all, issue 12.1), counted in a table of fixed
+# size (api.throttle). Off under ECF_ENV=test for the same reason as the per-token limit.
+CLIENT_RATE_LIMIT_ENABLED = env_bool("CLIENT_RATE_LIMIT_ENABLED", ECF_ENV != "test")
+CLIENT_RATE_LIMIT = env_int("CLIENT_RATE_LIMIT", 1500, minimum=1)
+CLIENT_RATE_LIMIT_WINDOW_SECONDS = env_int("CLIENT_RATE_LIMIT_WINDOW_SECONDS", 300, minimum=1)
+# X-Forwarded-For is believed only from these peers (addresses or networks; `unix`: a Unix-socket peer,
+# as nginx is in front of gunicorn under `make serve`). Never trust it from anyone else (api.client_address).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        _proxy == "unix" or ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        _message = f"TRUSTED_PROXIES must list IP addresses, networks or 'unix', got {_proxy!r}"
+        raise ImproperlyConfigured(_message) from None
+# Slots per scope of api.throttle's fixed-size counter table (its row count can never exceed 4 × this).
+THROTTLE_SLOTS = env_int("THROTTLE_SLOTS", 65536, minimum=1)
+
+# Request bodies over this are refused with 413 before they are read (api.body_limit); nginx applies
+# the same limit at the edge. The largest legitimate request is a few KB.
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+# The error log (api.request_log): authenticated requests only, at most this many entries per provider
+# per rate-limit window, bodies cut to this many bytes.
+REQUEST_LOG_PER_PROVIDER = env_int("REQUEST_LOG_PER_PROVIDER", 100, minimum=0)
+REQUEST_LOG_BODY_BYTES = env_int("REQUEST_LOG_BODY_BYTES", 16 * 1024, minimum=0)
+
+# Back-office logins (ecf.login_throttle): this many failures per user name, or per client address,
+# within one fixed window lock further attempts until the window ends.
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20, minimum=1)
+LOGIN_THROTTLE_WINDOW_SECONDS = env_int("LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60, minimum=1)
+
+# Sent on the admin and the API docs pages (ecf.content_security_policy).
+from ecf.content_security_policy import POLICY as _DEFAULT_CSP  # noqa: E402
+
+CONTENT_SECURITY_POLICY = env_str("CONTENT_SECURITY_POLICY", _DEFAULT_CSP)
+
 # `make bench` only (scripts/bench, issue 9): the floor views under /_bench/ and per-request query
 # counts written to BENCHMARK_QUERY_LOG. Never on in a real deployment.
 BENCHMARK_FLOOR = env_bool("BENCHMARK_FLOOR", False)
@@ -167,12 +216,19 @@ globals().update(
 DEFAULT_FROM_EMAIL = env_str("EMAIL_FROM", "Early career teacher training <no-reply@ecf-lead-provider-api.invalid>")
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-}
+# json: one JSON object per line (ecf/json_logs.py), what `make serve` and production write; text for `make run`.
+LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "text", ("json", "text"))
+LOGGING = logging_config(format=LOG_FORMAT, level=LOG_LEVEL)
+LOGGING_CONFIG = "ecf.json_logs.configure"
+
+# GET /metrics (ecf/metrics.py) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters (or unset to switch /metrics off)")
+
+# Every error item the API sends carries a registered code (api/error_codes.py). Outside production an
+# error without one is refused loudly, so a test that produces it fails; production sends a fallback code.
+ERROR_CODES_STRICT = env_bool("ERROR_CODES_STRICT", not PRODUCTION)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.LeadProviderTokenAuthentication"],
@@ -189,7 +245,8 @@ REST_FRAMEWORK = {
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.IgnoreAcceptNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
-    "ALLOWED_VERSIONS": ["v1", "v2", "v3"],
+    # "v3-rect": the rewrite's v3 contract, served at /api/v3/ to rewrite-flavoured providers (api/rect/).
+    "ALLOWED_VERSIONS": ["v1", "v2", "v3", "v3-rect"],
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -209,13 +266,17 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "api.schema.document_both_json_media_types",
         "api.versioning.describe_version",
+        "api.idempotency.document_idempotency_key",
+        "api.conditional.document_conditional_get",
     ],
 }
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     # Load balancers probe over plain HTTP inside the network; a redirect would read as "down".
-    SECURE_REDIRECT_EXEMPT = [r"^healthcheck$"]
+    # The same for the Prometheus scraper on /metrics (token-protected, never routed from outside:
+    # docs/deployment.md).
+    SECURE_REDIRECT_EXEMPT = [r"^healthcheck$", r"^metrics$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

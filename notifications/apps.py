@@ -7,3 +7,9 @@ class NotificationsConfig(AppConfig):
 
     name = "notifications"
     verbose_name = "Emails"
+
+    def ready(self):
+        from ecf.metrics import register_backlog
+        from notifications.models import EmailState, OutboxEmail
+
+        register_backlog("emails", lambda: OutboxEmail.objects.filter(state=EmailState.PENDING).count())

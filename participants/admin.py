@@ -253,8 +253,8 @@ class MilestoneAdmin(admin.ModelAdmin):
 
 @admin.register(LeadProvider)
 class LeadProviderAdmin(UuidSearchMixin, admin.ModelAdmin):
-    list_display = ("name", "id", "vat_chargeable", "active_tokens", "created_at")
-    list_filter = ("vat_chargeable",)
+    list_display = ("name", "id", "contract_flavour", "vat_chargeable", "active_tokens", "created_at")
+    list_filter = ("contract_flavour", "vat_chargeable")
     search_fields = ("name",)
     uuid_search_fields = ("id",)
     readonly_fields = ("id", "created_at", "updated_at")
@@ -275,6 +275,8 @@ class LeadProviderAdmin(UuidSearchMixin, admin.ModelAdmin):
         saved = services.lead_provider_update(lead_provider=obj, name=obj.name)
         if "vat_chargeable" in form.changed_data:  # money only, shown to no provider
             LeadProvider.objects.filter(pk=obj.pk).update(vat_chargeable=obj.vat_chargeable)
+        if "contract_flavour" in form.changed_data:
+            services.lead_provider_set_contract_flavour(lead_provider=obj, contract_flavour=obj.contract_flavour)
         obj.updated_at = saved.updated_at
 
 

@@ -132,6 +132,8 @@ class WithdrawalReason(models.TextChoices):
     MENTOR_NO_LONGER_BEING_MENTOR = "mentor-no-longer-being-mentor"
     SWITCHED_TO_SCHOOL_LED = "switched-to-school-led"
     OTHER = "other"
+    # The rewrite's contract only (api.md §12): the original's refuses it on input.
+    CHANGED_LEAD_PROVIDER = "changed-lead-provider"
 
 
 class DeferralReason(models.TextChoices):
@@ -216,10 +218,29 @@ class Milestone(models.Model):
 # Lead providers, delivery partners and their relationships
 
 
+class ContractFlavour(models.TextChoices):
+    """Which DfE service's v3 contract a provider's client was built against (issue 15)."""
+
+    ORIGINAL = "original", "The original's v3 (Manage training for early career teachers)"
+    REWRITE = "rect", "The rewrite's v3 (Register early career teachers)"
+
+
+class WorkingPattern(models.TextChoices):
+    FULL_TIME = "full_time"
+    PART_TIME = "part_time"
+
+
 class LeadProvider(Timestamped):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=255, unique=True)
     vat_chargeable = models.BooleanField(default=True)
+    contract_flavour = models.CharField(
+        "API v3 contract",
+        max_length=8,
+        choices=ContractFlavour.choices,
+        default=ContractFlavour.ORIGINAL,
+        help_text="The v3 contract /api/v3/ speaks to this provider's tokens (v1 and v2 are always the original's).",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -356,6 +377,14 @@ class SchoolCohort(Timestamped):
     )
     pupil_premium_uplift = models.BooleanField(default=False)
     sparsity_uplift = models.BooleanField(default=False)
+    expression_of_interest_lead_provider = models.ForeignKey(
+        "LeadProvider",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="expressions_of_interest",
+        help_text="The provider the school said it expects to train with for this cohort, before any partnership.",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["school", "cohort"], name="school_cohort_unique")]
@@ -510,6 +539,10 @@ class Enrolment(Timestamped):
     sparsity_uplift = models.BooleanField(default=False)
     induction_start_date = models.DateField(null=True, blank=True)
     induction_completion_date = models.DateField(null=True, blank=True)
+    most_recent_induction_period_end_date = models.DateField(
+        null=True, blank=True, help_text="End of the latest induction period an appropriate body recorded (ECTs)."
+    )
+    working_pattern = models.CharField(max_length=16, choices=WorkingPattern.choices, null=True, blank=True)
     mentor_completion_date = models.DateField(null=True, blank=True)
     mentor_completion_reason = models.CharField(
         max_length=40, choices=MentorCompletionReason.choices, null=True, blank=True

@@ -31,7 +31,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest, RowNumber
 
 from ecf import lookups  # noqa: F401  (registers `__one_of`, used below)
+from ecf.compiled_query import CompiledQuery
 from ecf.db_functions import IsoDate, Rfc3339, SortableTimestamp
+from ecf.planner import index_lookups
 from participants.models import (
     KIND_FOR_COURSE,
     SCHOOL_ELIGIBLE,
@@ -214,17 +216,19 @@ def enrolment_views(lead_provider_id, *, participant_ids, now: datetime) -> list
     # a large set and hashed whole base tables for a page of one (docs/benchmarks.md).
     people = list(participant_ids) if isinstance(participant_ids, QuerySet) else participant_ids
     records = TrainingRecordVisibility.objects.filter(lead_provider_id=lead_provider_id, participant_id__one_of=people)
-    period_ids = list(records.values_list("period_id", flat=True))
     has_id_changes = Exists(ParticipantIdChange.objects.filter(participant_id=OuterRef("enrolment__participant_id")))
-    rows = list(
-        TrainingPeriod.objects.filter(id__one_of=period_ids).values(
-            *ENROLMENT_VIEW_COLUMNS,
-            "enrolment__participant__full_name",
-            **ENROLMENT_VIEW_TEXTS,
-            participant_status=participant_status(now),
-            has_id_changes=has_id_changes,
+    # Ids known, so every row is an index lookup, never a hashed base table (ecf.planner).
+    with index_lookups():
+        period_ids = list(records.values_list("period_id", flat=True))
+        rows = list(
+            TrainingPeriod.objects.filter(id__one_of=period_ids).values(
+                *ENROLMENT_VIEW_COLUMNS,
+                "enrolment__participant__full_name",
+                **ENROLMENT_VIEW_TEXTS,
+                participant_status=participant_status(now),
+                has_id_changes=has_id_changes,
+            )
         )
-    )
     rows.sort(key=lambda row: (row["enrolment_created_key"], row["enrolment_id"]))
     return rows
 
@@ -526,6 +530,41 @@ def participant_by_any_id(participant_id) -> Participant | None:
     change = ParticipantIdChange.objects.filter(from_participant_id=participant_id).select_related("participant")
     change = change.order_by("-created_at").first()
     return change.participant if change else None
+
+
+def participant_known_to(lead_provider_id, participant_id: uuid.UUID) -> dict | None:
+    """The person a (possibly retired) id names, as {"id", "trn", "trained"}, or None for an unknown id.
+
+    `trained` is whether the provider has ever trained them (an unchallenged period of any of their
+    enrolments): a write for a person it has not trained must answer as for an unknown id (issue
+    12.4), so this is one query whatever the answer is, and nothing more is read for such a person.
+    """
+    return _PARTICIPANT_KNOWN_TO.first(lead_provider_id=lead_provider_id, participant_id=participant_id)
+
+
+def _participant_known_to_query(*, lead_provider_id, participant_id) -> QuerySet:
+    trained = Exists(visible_periods(lead_provider_id).filter(enrolment__participant_id=OuterRef("pk")))
+    columns = ("id", "trn", "trained", "rank")
+    named = Participant.objects.filter(pk=participant_id).annotate(rank=Value(0), trained=trained).values(*columns)
+    retired = (
+        Participant.objects.filter(id_changes__from_participant_id=participant_id)
+        .annotate(rank=Value(1), trained=trained)
+        .values(*columns)
+    )
+    return named.union(retired, all=True).order_by("rank")[:1]
+
+
+_PARTICIPANT_KNOWN_TO = CompiledQuery(_participant_known_to_query)
+
+
+def trained_enrolments(lead_provider_id, *, participant_id) -> QuerySet[Enrolment]:
+    """The person's active enrolments that the provider trains (an unchallenged period), ECT first."""
+    trained = Exists(visible_periods(lead_provider_id).filter(enrolment_id=OuterRef("pk")))
+    return (
+        Enrolment.objects.filter(trained, participant_id=participant_id, is_active=True)
+        .select_related("schedule")
+        .order_by("kind", "created_at")
+    )
 
 
 def enrolment_for_course(participant: Participant, course_identifier: str, *, lead_provider_id=None):

@@ -14,6 +14,7 @@ from participants.models import (
     EARLY_ROLL_OUT_COMPLETION_DATE,
     UNCHALLENGED,
     Cohort,
+    ContractFlavour,
     DeclarationType,
     DeferralReason,
     EarlyRollOutMentor,
@@ -112,6 +113,12 @@ def _check_mergeable(*, from_participant: Participant, to_participant: Participa
 # (decisions §4): one it cannot see, or sees only through a challenged partnership, is refused
 # exactly like an unknown id.
 
+# The withdrawal reasons a provider may send: the original's five; the rewrite's contract adds one.
+ORIGINAL_WITHDRAWAL_REASONS = tuple(
+    reason for reason in WithdrawalReason.values if reason != WithdrawalReason.CHANGED_LEAD_PROVIDER
+)
+REWRITE_WITHDRAWAL_REASONS = tuple(WithdrawalReason.values)
+
 PARTICIPANT_NOT_RECOGNISED = (
     "Your update cannot be made as the '#/participant_id' is not recognised. Check participant details and try again."
 )
@@ -154,12 +161,20 @@ class _ActionTarget:
 
 
 @transaction.atomic
-def participant_withdraw(*, lead_provider: LeadProvider, participant_id, course_identifier, reason) -> Enrolment:
-    """Rules §3.2: the provider stops training the participant (a deferred one too)."""
+def participant_withdraw(
+    *,
+    lead_provider: LeadProvider,
+    participant_id,
+    course_identifier,
+    reason,
+    allowed_reasons: tuple[str, ...] = ORIGINAL_WITHDRAWAL_REASONS,
+) -> Enrolment:
+    """Rules §3.2: the provider stops training the participant (a deferred one too). The rewrite's
+    contract also accepts `changed-lead-provider` (REWRITE_WITHDRAWAL_REASONS)."""
     target = _action_target(lead_provider=lead_provider, participant_id=participant_id, course=course_identifier)
     errors = target.errors
     if target.enrolment is not None:
-        errors += _reason_errors(reason, WithdrawalReason.values)
+        errors += _reason_errors(reason, allowed_reasons)
         if target.period.training_status == TrainingStatus.WITHDRAWN:
             errors.append(("participant_profile", ALREADY_WITHDRAWN))
     _refuse_if(errors)
@@ -258,9 +273,7 @@ def _action_target(*, lead_provider: LeadProvider, participant_id, course) -> _A
     if errors:
         return _ActionTarget(participant=participant, enrolment=None, period=None, errors=errors)
     # Serialise actions on one enrolment: a second request waits here, then sees the first one's result.
-    enrolment = (
-        Enrolment.objects.select_for_update(of=("self",)).select_related("schedule__cohort").get(pk=enrolment.pk)
-    )
+    enrolment = _lock_enrolment(enrolment, "schedule__cohort")
     period = selectors.latest_periods(lead_provider.pk).filter(enrolment=enrolment).select_related("schedule").first()
     if period is None:  # the provider does not train this enrolment (another one of the person's, maybe)
         errors.append(("participant_id", PARTICIPANT_NOT_RECOGNISED))
@@ -274,12 +287,12 @@ def _visible_participant(lead_provider: LeadProvider, participant_id) -> Partici
         parsed = uuid.UUID(str(participant_id))
     except ValueError:
         return None
-    person = selectors.participant_by_any_id(parsed)
-    if person is None:
+    # One query whether the id is unknown or names someone the provider never trained, so the two
+    # cannot be told apart by the time the answer takes either (issue 12.4).
+    known = selectors.participant_known_to(lead_provider.pk, parsed)
+    if known is None or not known["trained"]:
         return None
-    if not selectors.visible_periods(lead_provider.pk).filter(enrolment__participant=person).exists():
-        return None
-    return person
+    return Participant.objects.get(pk=known["id"])
 
 
 def _training_status_change(target: _ActionTarget, *, lead_provider: LeadProvider, status: str, reason) -> Enrolment:
@@ -630,7 +643,7 @@ def partnership_change_delivery_partner(
     if partnership is not None:
         School.objects.select_for_update().filter(pk=partnership.school_id).first()  # lock order as confirm
         partnership = (
-            Partnership.objects.select_for_update()
+            Partnership.objects.select_for_update(of=("self",))  # not the cohort row, which every write references
             .filter(pk=partnership.pk, lead_provider_id=lead_provider.pk, relationship=False)
             .select_related("cohort")
             .first()
@@ -801,17 +814,18 @@ def _attach_unpartnered_periods(partnership: Partnership, *, now) -> list[Traini
     """Provider-led training at the school in the cohort that waited for a partnership now trains under
     this one: each current period is closed and continued by a copy with the partnership (the
     provider then sees the participant). Periods that already ended stay as they were."""
-    waiting = (
-        TrainingPeriod.objects.select_for_update()
-        .filter(
-            school_id=partnership.school_id,
-            cohort_id=partnership.cohort_id,
-            training_programme=TrainingProgramme.PROVIDER_LED,
-            partnership__isnull=True,
-        )
-        .filter(Q(end_date__isnull=True) | Q(end_date__gt=now))
-        .order_by("created_at", "id")
+    waiting = TrainingPeriod.objects.filter(
+        Q(end_date__isnull=True) | Q(end_date__gt=now),
+        school_id=partnership.school_id,
+        cohort_id=partnership.cohort_id,
+        training_programme=TrainingProgramme.PROVIDER_LED,
+        partnership__isnull=True,
     )
+    # Lock order of every write: school, then enrolments (by id), then their periods. The school is
+    # locked already; the enrolments are locked before the periods, as the participant actions do.
+    enrolments = Enrolment.objects.select_for_update().filter(id__in=waiting.values("enrolment_id")).order_by("pk")
+    list(enrolments.values_list("pk", flat=True))
+    waiting = waiting.select_for_update().order_by("created_at", "id")
     return [_change_period(period, now=now, partnership_id=partnership.pk) for period in waiting]
 
 
@@ -925,6 +939,7 @@ def participant_join_school(
     A leaver the old school has not reported leaves on the joining date. Training status carries over
     when the provider stays; a new provider starts `active`. The new school's mentor, if any, is given
     as `mentor` (a mentor training record). Returns the joining period."""
+    School.objects.select_for_update().filter(pk=school.pk).first()  # lock order: school, then enrolment
     enrolment = _lock_enrolment(enrolment)
     now = clock.now()
     start = _instant(start_date)
@@ -1217,11 +1232,17 @@ def provider_relationship_delete(*, relationship: ProviderRelationship) -> None:
     DeliveryPartner.objects.filter(pk=delivery_partner_id).update(updated_at=clock.now())
 
 
-def _lock_enrolment(enrolment: Enrolment) -> Enrolment:
-    """Serialise with the provider actions and declarations, which lock the enrolment too."""
-    return (
-        Enrolment.objects.select_for_update(of=("self",)).select_related("participant", "schedule").get(pk=enrolment.pk)
-    )
+def _lock_enrolment(enrolment: Enrolment, *related: str) -> Enrolment:
+    """Serialise on the enrolment row (provider actions, transfers and declarations all lock it), then
+    read it afresh with `related` (default: participant and schedule).
+
+    The lock is taken by a query without joins, on purpose: PostgreSQL re-checks a waiting locking
+    query's join against the row the holder committed, but with the joined rows it read before
+    waiting, so a lock joined to the schedule found no row at all once the holder changed the
+    schedule (`Enrolment.DoesNotExist`, issue 13.2). The read after the lock sees the committed row.
+    """
+    Enrolment.objects.select_for_update().filter(pk=enrolment.pk).values_list("pk").get()
+    return Enrolment.objects.select_related(*(related or ("participant", "schedule"))).get(pk=enrolment.pk)
 
 
 def _current_period(enrolment: Enrolment) -> TrainingPeriod | None:
@@ -1378,3 +1399,17 @@ def _touch_school_cohort_if_partnered_changed(partnership: Partnership, was_in_p
     )
     if not touched:
         School.objects.filter(pk=partnership.school_id).update(updated_at=now)
+
+
+@transaction.atomic
+def lead_provider_set_contract_flavour(*, lead_provider: LeadProvider, contract_flavour: str) -> LeadProvider:
+    """Which v3 contract /api/v3/ speaks to the provider (issue 15). The provider's records do not
+    change, so nothing comes back into a sync; its next request is answered in the new flavour."""
+    if contract_flavour not in ContractFlavour.values:
+        raise ServiceValidationError([("contract_flavour", CONTRACT_FLAVOUR_INVALID)])
+    LeadProvider.objects.filter(pk=lead_provider.pk).update(contract_flavour=contract_flavour)
+    lead_provider.contract_flavour = contract_flavour
+    return lead_provider
+
+
+CONTRACT_FLAVOUR_INVALID = "The contract flavour must be one of: " + ", ".join(ContractFlavour.values) + "."

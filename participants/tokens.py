@@ -44,7 +44,8 @@ def api_token_revoke(*, lead_provider: LeadProvider, raw_token: str | None = Non
     return tokens.update(revoked_at=clock.now())
 
 
-def lead_provider_for_token(raw_token: str) -> LeadProvider | None:
+def active_api_token(raw_token: str) -> ApiToken | None:
+    """The unrevoked token with this secret (its provider loaded), or None."""
     # The lookup compares digests, never raw secrets; compare_digest keeps the final check
     # constant-time whatever the index does.
     digest = token_digest(raw_token)
@@ -52,7 +53,12 @@ def lead_provider_for_token(raw_token: str) -> LeadProvider | None:
     if token is None or not hmac.compare_digest(token.digest, digest):
         return None
     _record_use(token)
-    return token.lead_provider
+    return token
+
+
+def lead_provider_for_token(raw_token: str) -> LeadProvider | None:
+    token = active_api_token(raw_token)
+    return token.lead_provider if token else None
 
 
 def _record_use(token: ApiToken) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sandbox.world import REWRITE_FLAVOURED_PROVIDERS
 from sandbox.writer import SeedReport
 
 # ---------------------------------------------------------------------------------------
@@ -43,6 +44,10 @@ def format_report(report: SeedReport, *, base_url: str = "http://localhost:8000"
         "",
         "Lead providers and their tokens:",
         *(f"  {name.ljust(width)}  {token}" for name, token in report.providers),
+        "",
+        "These speak the rewrite's v3 contract at /api/v3/ (paths without /ecf; docs/moving-from-the-rewrite.md), "
+        "the others the original's:",
+        "  " + ", ".join(name for name, _ in report.providers if name in REWRITE_FLAVOURED_PROVIDERS),
         "",
         f"Back office: {base_url}/admin/",
         *(

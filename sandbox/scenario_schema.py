@@ -46,6 +46,7 @@ from ecf import rfc3339
 from participants.models import (
     ChallengeReason,
     Cohort,
+    ContractFlavour,
     CourseIdentifier,
     DeclarationType,
     DeferralReason,
@@ -58,6 +59,7 @@ from participants.models import (
     Schedule,
     TrainingStatus,
     WithdrawalReason,
+    WorkingPattern,
 )
 from statements.models import DEFAULT_CONTRACT_VERSION
 from statements.models import StatementStatus as Status
@@ -485,6 +487,8 @@ LEAD_PROVIDER = _Schema(
         "id": _optional(_uuid),
         "token": _optional(_token),
         "vat_chargeable": _optional(_bool, True),
+        # Which v3 contract /api/v3/ speaks to the provider's tokens (issue 15).
+        "contract_flavour": _optional(_choice(ContractFlavour), ContractFlavour.ORIGINAL),
     },
     check=_check_lead_provider,
 )
@@ -502,6 +506,8 @@ SCHOOL_COHORT = _Schema(
         ),
         "pupil_premium_uplift": _optional(_bool, False),
         "sparsity_uplift": _optional(_bool, False),
+        # The provider the school said it expects to train with (the rewrite's `expression_of_interest`).
+        "expression_of_interest": _optional(_NAME),
     }
 )
 SCHOOL = _Schema(
@@ -633,6 +639,8 @@ ENROLMENT = _Schema(
         "validation_trn": _optional(_TRN),
         "induction_start_date": _optional(_date),
         "induction_completion_date": _optional(_date),
+        "most_recent_induction_period_end_date": _optional(_date),
+        "working_pattern": _optional(_choice(WorkingPattern)),
         "mentor_completion_date": _optional(_date),
         "mentor_completion_reason": _optional(_choice(MentorCompletionReason)),
         "cohort_changed_after_payments_frozen": _optional(_bool, False),

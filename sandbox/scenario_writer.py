@@ -14,6 +14,7 @@ from django.db.models import ProtectedError
 
 from declarations.models import ActorKind, Declaration, DeclarationState, DeclarationStateChange
 from declarations.models import IneligibilityReason as DeclarationIneligibility
+from declarations.services import declaration_lock_teacher
 from ecf import clock, rfc3339
 from ecf.errors import ServiceValidationError
 from participants.models import (
@@ -333,7 +334,12 @@ class _Writer:
 
     def _lead_provider(self, entry: dict, path: str) -> None:
         provider = self._find(LeadProvider, path, entry["id"], name__iexact=entry["name"])
-        self._save(provider, "lead providers", {"name": entry["name"], "vat_chargeable": entry["vat_chargeable"]}, path)
+        values = {
+            "name": entry["name"],
+            "vat_chargeable": entry["vat_chargeable"],
+            "contract_flavour": entry["contract_flavour"],
+        }
+        self._save(provider, "lead providers", values, path)
         raw = entry["token"]
         if raw is None:
             return
@@ -394,6 +400,11 @@ class _Writer:
                     "induction_programme_choice": item["induction_programme_choice"],
                     "pupil_premium_uplift": item["pupil_premium_uplift"],
                     "sparsity_uplift": item["sparsity_uplift"],
+                    "expression_of_interest_lead_provider": None
+                    if item["expression_of_interest"] is None
+                    else self._lead_provider_ref(
+                        item["expression_of_interest"], f"{path}.cohorts[{index}].expression_of_interest"
+                    ),
                 },
                 f"{path}.cohorts[{index}]",
             )
@@ -562,6 +573,8 @@ class _Writer:
             for name in (
                 "induction_start_date",
                 "induction_completion_date",
+                "most_recent_induction_period_end_date",
+                "working_pattern",
                 "mentor_completion_date",
                 "mentor_completion_reason",
                 "cohort_changed_after_payments_frozen",
@@ -719,6 +732,9 @@ class _Writer:
         else:
             partner = period.partnership.delivery_partner if period is not None and period.partnership else None
 
+        # The lock every write of a teacher's declarations takes (issue 13.1), so a scenario loaded
+        # while providers post cannot pay one teacher twice either.
+        declaration_lock_teacher(trn=participant.trn, participant_id=participant.pk)
         declaration = Declaration.objects.filter(pk=entry["id"]).first()
         if declaration is not None and declaration.state != state:
             # An edited state means a different history. The database lets a state move only one

@@ -54,6 +54,9 @@ LEAD_PROVIDERS = (
     ("Teach First", 14),
     ("UCL Early Career Teacher Education", 12),
 )
+# These sandbox providers speak the rewrite's v3 contract at /api/v3/ (issue 15), the others the original's;
+# `make run` prints which.
+REWRITE_FLAVOURED_PROVIDERS = frozenset({"Capita", "Teach First"})
 # Delivery partners per provider; the rest of the 20 are shared between two providers.
 PARTNERS_PER_PROVIDER = {"ambition-institute": 5, "capita": 2, "best-practice-network": 2}
 PARTNER_COUNT = 20

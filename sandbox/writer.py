@@ -21,6 +21,7 @@ from declarations.models import (
 from ecf import clock
 from participants.models import (
     ApiToken,
+    ContractFlavour,
     DeliveryPartner,
     Enrolment,
     LeadProvider,
@@ -46,6 +47,7 @@ from sandbox.world import (
     LAST_UPLIFT_COHORT,
     NAMESPACE,
     PARTICIPANT_BATCH,
+    REWRITE_FLAVOURED_PROVIDERS,
     PartnershipDraft,
     StatementBook,
     World,
@@ -236,6 +238,11 @@ def _save_providers(world: World) -> None:
     for provider in world.providers:
         lead_provider = existing.get(provider.name) or next(p for p in new if p.id == provider.id)
         api_token_create(lead_provider=lead_provider, raw_token=provider.token, label="sandbox")
+    # Both contract flavours in every sandbox (issue 15); a flavour changed in the back office is kept on top-ups.
+    rewrite = [provider.id for provider in world.providers if provider.name in REWRITE_FLAVOURED_PROVIDERS]
+    LeadProvider.objects.filter(id__in=[lead_provider.id for lead_provider in new], pk__in=rewrite).update(
+        contract_flavour=ContractFlavour.REWRITE
+    )
 
 
 def _save_schools(world: World) -> None:

@@ -84,10 +84,16 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
-def fetch(url: str, headers: dict[str, str] | None = None, method: str = "GET", data: bytes | None = None) -> Answer:
+def fetch(
+    url: str,
+    headers: dict[str, str] | None = None,
+    method: str = "GET",
+    data: bytes | None = None,
+    timeout: float = 30,
+) -> Answer:
     request = urllib.request.Request(url, headers=headers or {}, method=method, data=data)
     try:
-        with _OPENER.open(request, timeout=30) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             return Answer(response.status, dict(response.headers.items()), response.read())
     except urllib.error.HTTPError as error:
         return Answer(error.code, dict(error.headers.items()), error.read())
@@ -96,6 +102,15 @@ def fetch(url: str, headers: dict[str, str] | None = None, method: str = "GET", 
 @contextmanager
 def running(command: list[str], *, env: dict[str, str], port: int, log: Path) -> Iterator[str]:
     """Start `command`, wait until GET /healthcheck answers, yield the base URL, then stop it."""
+    with running_process(command, env=env, port=port, log=log) as (base, _process):
+        yield base
+
+
+@contextmanager
+def running_process(
+    command: list[str], *, env: dict[str, str], port: int, log: Path
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """As `running`, yielding the process too (for a test that looks at its workers)."""
     with log.open("wb") as output:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
@@ -103,9 +118,22 @@ def running(command: list[str], *, env: dict[str, str], port: int, log: Path) ->
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(process, base, log)
-        yield base
+        yield base, process
     finally:
         _stop(process)
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (a gunicorn master's are its workers)."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def peak_memory_kb(pid: int) -> int:
+    """The process's peak resident set size so far (VmHWM), in kB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmHWM for process {pid}")
 
 
 def gunicorn(*, port: int, workers: int) -> list[str]:

@@ -6,7 +6,7 @@ playwright, against pytest-django's live server. Playwright's own browser downlo
 """
 
 import os
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -127,5 +127,5 @@ def test_finance_user_reads_a_statement_adjusts_it_and_authorises_payment(live_s
 
     statement.refresh_from_db()
     assert statement.status == StatementStatus.PAID
-    assert statement.paid_amounts["total"] == str(after)
+    assert statement.paid_amounts["total"] == str(after.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
     assert set(statement.declarations.values_list("state", flat=True)) == {"paid"}

@@ -184,7 +184,7 @@ def test_a_refused_message_is_retried_with_back_off_then_marked_failed(settings)
     assert message.last_error == "ConnectionRefusedError: mail server down"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_senders_at_once_send_each_message_exactly_once():
     if connection.vendor != "postgresql":
         pytest.skip("SKIP LOCKED needs PostgreSQL")

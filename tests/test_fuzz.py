@@ -1,12 +1,15 @@
 """Bad input, measured: schemathesis generates requests for every operation of openapi/v1.json,
-v2.json and v3.json (our own generated documents) and sends them to the Django app in-process
+v2.json, v3.json and v3-rect.json (our own generated documents) and sends them to the Django app in-process
 (WSGI, no server), authenticated as a sandbox provider with a full world of records. Every answer
 must be below 500, have a documented status code, and a body valid against the documented schema.
 
 `make test` runs the document's examples and FUZZ_EXAMPLES (default 15) generated cases per
 operation, valid and invalid, with a fixed seed. `make fuzz` adds the coverage phase (each
 parameter's boundaries and wrong types), 200 cases per operation and a new seed, and prints the
-figures (tests/fuzz_report.py). Half of the generated ids are the sandbox's own (use_real_ids).
+figures (tests/fuzz_report.py). Half of the generated ids are the sandbox's own (use_real_ids), and
+half of the generated queries and bodies carry one hostile string (tests/hostile.py: NUL, lone
+surrogates, RFC 3339 offsets and dates past their edges), the class of input that once gave 500s.
+The positive path, valid requests in sequence, is tests/test_stateful.py.
 """
 
 import os
@@ -20,12 +23,14 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from ecf import clock
-from participants.models import LeadProvider
+from participants.models import ContractFlavour, LeadProvider
 from participants.tokens import api_token_create
+from tests.hostile import with_hostile_values
 from tests.openapi import load
 from tests.visible import path_kind, visible_ids
 from tests.worlds import build_world
@@ -112,16 +117,22 @@ def use_real_ids(schema, ids: dict[str, set[str]]) -> None:
         )
 
 
-def fuzz_schema(version: str, ids: dict[str, set[str]]):
+def fuzz_schema(version: str, ids: dict[str, set[str]], *, hostile_in_valid_requests: bool = False):
     schema = schemathesis.openapi.from_dict(load(f"{version}.json"))
     use_real_ids(schema, ids)
+    # NUL, lone surrogates, timestamps past every edge (tests/hostile.py): sometimes, in every kind of
+    # request; or in every valid request, one value each, for the hostile-value tests below.
+    with_hostile_values(schema, always=hostile_in_valid_requests)
+    if hostile_in_valid_requests:
+        schema.config.generation.update(modes=[GenerationMode.POSITIVE])
     schema.app = CountingApp(get_wsgi_application())
     schema.config.update(headers={"Authorization": f"Bearer {FUZZ_TOKEN}"})
     # No example database: nothing is written under the work tree, and every run starts afresh.
     schema.config.generation.update(max_examples=FUZZ_EXAMPLES, database="none")
     schema.config.phases.update(phases=FUZZ_PHASES)
     schema.config.seed = FUZZ_SEED
-    FIGURES["operations"] += len(list(schema.get_all_operations()))
+    if not hostile_in_valid_requests:
+        FIGURES["operations"] += len(list(schema.get_all_operations()))
     return schema
 
 
@@ -155,6 +166,21 @@ def call_and_check(case):
         raise
 
 
+@pytest.fixture
+def v1_hostile_schema(sandbox_ids):
+    return fuzz_schema("v1", sandbox_ids, hostile_in_valid_requests=True)
+
+
+@pytest.fixture
+def v2_hostile_schema(sandbox_ids):
+    return fuzz_schema("v2", sandbox_ids, hostile_in_valid_requests=True)
+
+
+@pytest.fixture
+def v3_hostile_schema(sandbox_ids):
+    return fuzz_schema("v3", sandbox_ids, hostile_in_valid_requests=True)
+
+
 @schemathesis.pytest.from_fixture("v1_schema").parametrize()
 def test_v1_answers_generated_requests_without_5xx_and_as_documented(case):
     call_and_check(case)
@@ -167,6 +193,37 @@ def test_v2_answers_generated_requests_without_5xx_and_as_documented(case):
 
 @schemathesis.pytest.from_fixture("v3_schema").parametrize()
 def test_v3_answers_generated_requests_without_5xx_and_as_documented(case):
+    call_and_check(case)
+
+
+@pytest.fixture
+def v3_rect_schema(sandbox_ids):
+    """The rewrite's v3 (openapi/v3-rect.json), called by the same provider speaking the rewrite's contract."""
+    LeadProvider.objects.filter(name="Fuzz Sandbox Provider").update(contract_flavour=ContractFlavour.REWRITE)
+    return fuzz_schema("v3-rect", sandbox_ids)
+
+
+@schemathesis.pytest.from_fixture("v3_rect_schema").parametrize()
+def test_v3_rect_answers_generated_requests_without_5xx_and_as_documented(case):
+    call_and_check(case)
+
+
+# Valid requests with one hostile value each (issue 12.5: NUL, a lone surrogate, an offset of +16:00
+# or a year 0 once gave 500s deep in the code; the contract's 400 or 422 is the answer).
+
+
+@schemathesis.pytest.from_fixture("v1_hostile_schema").parametrize()
+def test_v1_answers_valid_requests_with_one_hostile_value_without_5xx(case):
+    call_and_check(case)
+
+
+@schemathesis.pytest.from_fixture("v2_hostile_schema").parametrize()
+def test_v2_answers_valid_requests_with_one_hostile_value_without_5xx(case):
+    call_and_check(case)
+
+
+@schemathesis.pytest.from_fixture("v3_hostile_schema").parametrize()
+def test_v3_answers_valid_requests_with_one_hostile_value_without_5xx(case):
     call_and_check(case)
 
 

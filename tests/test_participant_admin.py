@@ -384,7 +384,8 @@ def test_a_provider_renamed_on_its_form_brings_its_declarations_back_into_syncs(
 
     with clock.frozen(T1):
         response = staff.post(
-            page("leadprovider_change", lead_provider.pk), {"name": "Renamed Institute", "vat_chargeable": "on"}
+            page("leadprovider_change", lead_provider.pk),
+            {"name": "Renamed Institute", "vat_chargeable": "on", "contract_flavour": "original"},
         )
 
     assert response.status_code == 302, text(response)

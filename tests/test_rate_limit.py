@@ -67,7 +67,11 @@ def test_the_request_over_the_limit_gets_429_with_retry_after_in_the_error_envel
     assert (refused["RateLimit-Limit"], refused["RateLimit-Remaining"], refused["RateLimit-Reset"]) == ("3", "0", "200")
     assert refused.json() == {
         "errors": [
-            {"title": "Too many requests", "detail": "More than 3 requests in 300 seconds. Retry in 200 seconds."}
+            {
+                "title": "Too many requests",
+                "detail": "More than 3 requests in 300 seconds. Retry in 200 seconds.",
+                "code": "request.too_many",
+            }
         ]
     }
 
@@ -85,10 +89,38 @@ def test_each_token_has_its_own_count(limited, lead_provider):
 
 
 @pytest.mark.django_db
-def test_an_unknown_token_is_counted_too_because_the_key_is_the_header(limited):
-    responses = get_many(client_for("not-a-token"), LIMIT + 1)
+def test_junk_tokens_add_no_counter_rows(limited):
+    junk = [get_many(client_for(f"junk-{n}"), 2) for n in range(10)]
 
-    assert [response.status_code for response in responses] == [401, 401, 401, 429]
+    assert {response.status_code for responses in junk for response in responses} == {401}
+    assert not RateLimitCounter.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "spelling",
+    ["Bearer {}", "Bearer  {}", "Bearer {} ", "Token {}", "Token token={}", 'Token token="{}"', "Token  token={}"],
+)
+def test_every_spelling_of_one_token_shares_its_count(limited, lead_provider, spelling):
+    token = api_token_create(lead_provider=lead_provider)
+    get_many(client_for(token), LIMIT)
+
+    (response,) = get_many(APIClient(), 1, HTTP_AUTHORIZATION=spelling.format(token))
+
+    assert response.status_code == 429
+    assert RateLimitCounter.objects.get().count == LIMIT + 1
+
+
+@pytest.mark.django_db
+def test_spellings_mixed_get_no_more_than_the_limit_through(limited, lead_provider):
+    token = api_token_create(lead_provider=lead_provider)
+    spellings = [f"Bearer {token}", f"Bearer  {token}", f'Token token="{token}"', f"Token {token}"] * 5
+
+    with clock.frozen(IN_WINDOW):
+        statuses = [APIClient().get(PING, HTTP_AUTHORIZATION=header).status_code for header in spellings]
+
+    assert statuses.count(200) == LIMIT
+    assert statuses.count(429) == len(spellings) - LIMIT
 
 
 @pytest.mark.django_db

@@ -17,6 +17,7 @@ from participants.tokens import api_token_create
 
 DECLARATIONS = "/api/v3/participant-declarations"
 PARTICIPANTS = "/api/v3/participants/ecf"
+UNKNOWN_PARTICIPANT = f"{PARTICIPANTS}/00000000-0000-0000-0000-000000000000"
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -104,15 +105,27 @@ def test_the_token_is_never_stored(client, token):
 
 
 @pytest.mark.django_db
-def test_an_unauthenticated_request_is_stored_without_a_provider(client):
-    response = client.get(PARTICIPANTS, HTTP_AUTHORIZATION="Bearer wrong")
+@pytest.mark.parametrize("headers", [{}, {"HTTP_AUTHORIZATION": "Bearer wrong"}])
+def test_a_request_without_a_valid_token_is_not_stored(client, headers):
+    body = json.dumps({"padding": "x" * 60_000})
 
-    entry = ApiRequestLog.objects.get()
-    assert (entry.response_status, entry.lead_provider, entry.request_id) == (
-        401,
-        None,
-        response["X-Request-Id"],
-    )
+    responses = [client.post(DECLARATIONS, body, content_type="application/json", **headers) for _ in range(5)]
+
+    assert {response.status_code for response in responses} == {401}
+    assert not ApiRequestLog.objects.exists()
+
+
+@pytest.mark.django_db
+def test_one_provider_stores_at_most_its_cap_of_entries_per_window(client, settings, token):
+    settings.REQUEST_LOG_PER_PROVIDER = 3
+
+    with clock.frozen(NOW):
+        for _ in range(6):
+            client.get(PARTICIPANTS, {"filter[updated_since]": "bad"}, HTTP_AUTHORIZATION=f"Bearer {token}")
+    with clock.frozen(NOW + timedelta(seconds=settings.API_RATE_LIMIT_WINDOW_SECONDS)):
+        client.get(PARTICIPANTS, {"filter[updated_since]": "bad"}, HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert ApiRequestLog.objects.count() == 3 + 1
 
 
 @pytest.mark.django_db
@@ -153,20 +166,20 @@ def test_an_unhandled_error_is_stored(client, monkeypatch, lead_provider, token)
 
 
 @pytest.mark.django_db
-def test_large_bodies_are_stored_truncated_to_64_kb(client, token):
-    body = json.dumps({"data": "x" * 100_000})
+def test_large_bodies_are_stored_truncated_to_16_kb(client, token):
+    body = json.dumps({"data": "x" * 60_000})
 
     client.post(DECLARATIONS, body, content_type="text/plain", HTTP_AUTHORIZATION=f"Bearer {token}")
 
     entry = ApiRequestLog.objects.get()
-    assert entry.request_body == body[: 64 * 1024]
+    assert entry.request_body == body[: 16 * 1024]
 
 
 @pytest.mark.django_db
-def test_purge_deletes_entries_older_than_the_given_days(client):
+def test_purge_deletes_entries_older_than_the_given_days(client, token):
     for age in (40, 31, 29, 1):
         with clock.frozen(NOW - timedelta(days=age)):
-            client.get(PARTICIPANTS, HTTP_X_REQUEST_ID=f"age-{age}")
+            client.get(UNKNOWN_PARTICIPANT, HTTP_X_REQUEST_ID=f"age-{age}", HTTP_AUTHORIZATION=f"Bearer {token}")
     output = io.StringIO()
 
     with clock.frozen(NOW):
@@ -183,9 +196,9 @@ def test_purge_deletes_entries_older_than_the_given_days(client):
 
 
 @pytest.mark.django_db
-def test_staff_find_a_failed_request_by_the_id_the_provider_quotes(client, staff_client):
-    client.get(PARTICIPANTS, HTTP_X_REQUEST_ID="quoted-by-provider")
-    client.get("/api/v3/statements", HTTP_X_REQUEST_ID="another")
+def test_staff_find_a_failed_request_by_the_id_the_provider_quotes(client, staff_client, token):
+    client.get(UNKNOWN_PARTICIPANT, HTTP_X_REQUEST_ID="quoted-by-provider", HTTP_AUTHORIZATION=f"Bearer {token}")
+    client.get(UNKNOWN_PARTICIPANT, HTTP_X_REQUEST_ID="another", HTTP_AUTHORIZATION=f"Bearer {token}")
 
     page = staff_client.get("/admin/api/apirequestlog/", {"q": "quoted-by-provider"})
 
@@ -195,7 +208,7 @@ def test_staff_find_a_failed_request_by_the_id_the_provider_quotes(client, staff
 
 @pytest.mark.django_db
 def test_staff_filter_the_log_by_status(client, staff_client, token):
-    client.get(PARTICIPANTS)
+    client.get(UNKNOWN_PARTICIPANT, HTTP_AUTHORIZATION=f"Bearer {token}")
     client.post(DECLARATIONS, "{}", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
 
     page = staff_client.get("/admin/api/apirequestlog/", {"response_status": "400"})
@@ -204,8 +217,8 @@ def test_staff_filter_the_log_by_status(client, staff_client, token):
 
 
 @pytest.mark.django_db
-def test_the_log_can_be_read_but_not_added_edited_or_deleted(client, staff_client):
-    client.get(PARTICIPANTS, {"filter[cohort]": "2024"})
+def test_the_log_can_be_read_but_not_added_edited_or_deleted(client, staff_client, token):
+    client.get(UNKNOWN_PARTICIPANT, {"filter[cohort]": "2024"}, HTTP_AUTHORIZATION=f"Bearer {token}")
     entry = ApiRequestLog.objects.get()
 
     page = staff_client.get(f"/admin/api/apirequestlog/{entry.pk}/change/")

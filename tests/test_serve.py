@@ -4,6 +4,7 @@ static files by whitenoise, HTTPS protections, and a deploy check with nothing t
 import json
 import re
 import secrets
+import socket
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ from tests import served
 
 SERVE = str(served.ROOT / "scripts" / "serve.sh")
 HTTPS = {"X-Forwarded-Proto": "https"}  # what the TLS proxy in front adds
+METRICS_TOKEN = "serve-test-metrics-token-" + "0123456789" * 2
 
 
 def production(**overrides: str) -> dict[str, str]:
@@ -68,8 +70,11 @@ def test_production_settings_keep_connections_serve_compressed_static_files_and_
         "db = settings.DATABASES['default']; "
         "print(json.dumps({'debug': settings.DEBUG, 'conn_max_age': db['CONN_MAX_AGE'], "
         "'health_checks': db['CONN_HEALTH_CHECKS'], 'static': settings.STORAGES['staticfiles']['BACKEND'], "
-        "'middleware': settings.MIDDLEWARE[:4], 'rate': [settings.API_RATE_LIMIT_ENABLED, "
+        "'middleware': settings.MIDDLEWARE[:6], 'rate': [settings.API_RATE_LIMIT_ENABLED, "
         "settings.API_RATE_LIMIT, settings.API_RATE_LIMIT_WINDOW_SECONDS], "
+        "'per_address': [settings.CLIENT_RATE_LIMIT_ENABLED, settings.CLIENT_RATE_LIMIT, "
+        "settings.CLIENT_RATE_LIMIT_WINDOW_SECONDS, settings.TRUSTED_PROXIES], "
+        "'body_limit': [settings.MAX_REQUEST_BODY_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE], "
         "'cookies': [settings.SESSION_COOKIE_SECURE, settings.SESSION_COOKIE_HTTPONLY, settings.CSRF_COOKIE_SECURE], "
         "'frames': settings.X_FRAME_OPTIONS}))"
     )
@@ -84,11 +89,16 @@ def test_production_settings_keep_connections_serve_compressed_static_files_and_
         "static": "whitenoise.storage.CompressedManifestStaticFilesStorage",
         "middleware": [
             "api.request_log.RequestLogMiddleware",
+            "ecf.observability.ObservabilityMiddleware",
+            "api.body_limit.BodyLimitMiddleware",
+            "api.ratelimit.ClientRateLimitMiddleware",
             "django.middleware.security.SecurityMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
-            "api.ratelimit.RateLimitMiddleware",
         ],
         "rate": [True, 1000, 300],
+        # X-Forwarded-For is believed from no one unless configured (serve.sh: nginx on the socket).
+        "per_address": [True, 1500, 300, []],
+        "body_limit": [65536, 65536],
         "cookies": [True, True, True],
         "frames": "DENY",
     }
@@ -112,14 +122,33 @@ def test_rate_limit_and_connection_age_come_from_the_environment():
 
 
 @pytest.fixture(scope="module")
-def site(django_db_setup, tmp_path_factory):
+def serve_directory(tmp_path_factory):
+    return tmp_path_factory.mktemp("serve")
+
+
+@pytest.fixture(scope="module")
+def site(django_db_setup, serve_directory):
     if connection.vendor != "postgresql":
         pytest.skip("make serve runs on PostgreSQL only")
     port = served.free_port()
-    directory = tmp_path_factory.mktemp("serve")
-    env = served.production_env(PORT=str(port), WEB_CONCURRENCY="2", STATIC_ROOT=str(directory / "static"))
+    directory = serve_directory
+    env = served.production_env(
+        PORT=str(port),
+        WEB_CONCURRENCY="2",
+        STATIC_ROOT=str(directory / "static"),
+        METRICS_TOKEN=METRICS_TOKEN,
+        CLIENT_BODY_TIMEOUT=str(SLOW_CLIENT_TIMEOUT),
+    )
     with served.running([SERVE], env=env, port=port, log=directory / "serve.log") as base:
         yield base
+
+
+@pytest.fixture(scope="module")
+def serve_log(site, serve_directory):
+    return serve_directory / "serve.log"
+
+
+SLOW_CLIENT_TIMEOUT = 3
 
 
 def test_served_healthcheck_answers_over_plain_http_for_the_load_balancer(site):
@@ -140,7 +169,7 @@ def test_served_api_answers_with_request_id_and_rate_limit_headers(site):
 
     assert answer.status == 401
     assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["X-Request-Id"])
-    assert (answer.headers["RateLimit-Limit"], answer.headers["RateLimit-Remaining"]) == ("1000", "999")
+    assert (answer.headers["RateLimit-Limit"], answer.headers["RateLimit-Remaining"]) == ("1000", "1000")
     assert answer.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
 
 
@@ -174,3 +203,100 @@ def test_served_swagger_ui_loads_its_own_scripts(site):
     assert page.status == 200
     assert answer.status == 200
     assert "javascript" in answer.headers["Content-Type"]
+
+
+def test_served_metrics_answer_the_scraper_over_plain_http_and_no_one_else(site):
+    served.fetch(f"{site}/api/v3/ping", {**HTTPS, "Authorization": "Bearer unknown-token"})
+
+    scrape = served.fetch(f"{site}/metrics", {"Authorization": f"Bearer {METRICS_TOKEN}"})
+    refused = served.fetch(f"{site}/metrics", {**HTTPS, "Authorization": "Bearer guess"})
+
+    assert scrape.status == 200
+    assert 'ecf_http_requests_total{method="GET",route="v3:ping",status="401",version="v3"}' in scrape.body.decode()
+    assert refused.status == 401
+
+
+def test_served_requests_are_logged_as_json_lines(site, serve_log):
+    served.fetch(f"{site}/api/v3/ping", {**HTTPS, "Authorization": "Bearer unknown-token", "X-Request-Id": "serve-1"})
+
+    # The log lines (migrate's and collectstatic's own output before them is not logging).
+    entries = [json.loads(line) for line in serve_log.read_text().splitlines() if line.startswith("{")]
+    (line,) = [entry for entry in entries if entry.get("request_id") == "serve-1"]
+    assert (line["logger"], line["status"], line["route"], line["version"]) == ("ecf.request", 401, "v3:ping", "v3")
+    assert "unknown-token" not in serve_log.read_text()
+
+
+# ---------------------------------------------------------------------------------------
+# nginx in front (issue 12.9): slow clients and big bodies stop at the edge
+
+
+def port_of(site: str) -> int:
+    return int(site.rsplit(":", 1)[1])
+
+
+def slow_post(site: str) -> socket.socket:
+    """A token-less client that promises a body and sends almost none of it."""
+    connection = socket.create_connection(("127.0.0.1", port_of(site)), timeout=30)
+    connection.sendall(
+        b"POST /api/v3/participant-declarations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 10000\r\n\r\n{"
+    )
+    return connection
+
+
+def test_served_slow_clients_do_not_block_the_health_check(site):
+    # Twice as many slow clients as gunicorn has workers: without a buffering proxy each holds a
+    # worker until gunicorn's 30 s timeout, and the health check below could not be answered.
+    slow = [slow_post(site) for _ in range(4)]
+    try:
+        answers = [served.fetch(f"{site}/healthcheck", timeout=SLOW_CLIENT_TIMEOUT - 1) for _ in range(3)]
+    finally:
+        for connection in slow:
+            connection.close()
+
+    assert [answer.status for answer in answers] == [200, 200, 200]
+
+
+def test_served_slow_body_is_cut_off_at_the_client_body_timeout(site):
+    connection = slow_post(site)
+    connection.settimeout(SLOW_CLIENT_TIMEOUT * 5)
+    try:
+        answer = connection.recv(65536)
+    finally:
+        connection.close()
+
+    # nginx ends the request (408) without troubling gunicorn.
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 408"), answer[:200]
+
+
+def test_served_body_over_the_limit_is_refused_at_the_edge_in_the_envelope(site):
+    connection = socket.create_connection(("127.0.0.1", port_of(site)), timeout=30)
+    try:
+        connection.sendall(
+            b"POST /api/v3/participant-declarations HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Proto: https\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 47185920\r\n\r\n"
+        )
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    finally:
+        connection.close()
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert b"Server: nginx" in head and b"Content-Type: application/vnd.api+json" in head
+    assert json.loads(body) == {
+        "errors": [
+            {
+                "title": "Request body too large",
+                "detail": "The request body is larger than 65536 bytes, the most this service accepts.",
+                "code": "request.body_too_large",
+            }
+        ]
+    }
+
+
+def test_served_gunicorn_is_reachable_only_through_nginx(site):
+    answer = served.fetch(f"{site}/healthcheck")
+
+    assert answer.headers["Server"] == "nginx"

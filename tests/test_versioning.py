@@ -57,6 +57,7 @@ def test_retiring_a_version_in_the_registry_is_all_it_takes(provider_client, api
                     {
                         "title": "Gone",
                         "detail": "API v1 has been retired. Move to /api/v3/; see /api/release-notes.",
+                        "code": "api.version_retired",
                     }
                 ]
             }

@@ -75,7 +75,10 @@ def visibility_rebuild() -> None:
 
 def compute(participant_ids: list) -> tuple[dict, dict, dict]:
     """The rows these people should have: ({key: row} per table, keys as in TABLES). Three queries."""
-    people = {row["id"]: row for row in Participant.objects.filter(id__in=participant_ids).values("id", *PERSON_FIELDS)}
+    people = {
+        row["id"]: row
+        for row in Participant.objects.filter(id__in=participant_ids).values("id", "created_at", "updated_at")
+    }
     periods = list(
         TrainingPeriod.objects.filter(enrolment__participant_id__in=participant_ids, partnership__isnull=False).values(
             "id",

@@ -13,6 +13,7 @@ from api.filters import Filters
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
+    DRY_RUN_PARAMETER,
     NOT_FOUND,
     PAGE_PARAMETER,
     UNAUTHORISED,
@@ -22,11 +23,12 @@ from api.schema import (
 )
 from api.v1.csv import csv_response, csv_schema_response
 from api.v3.declarations import DECLARATION_STATES, declaration_request_schema
-from api.views import ProviderViewSet, attributes_of
+from api.views import ProviderViewSet, attributes_of, dry_run_requested
 from declarations import selectors
 from declarations.models import Declaration, DeclarationState
 from declarations.services import declaration_submit, declaration_void
 from declarations.state_machine import Actor
+from ecf.planner import index_lookups
 from ecf.rfc3339 import format_timestamp
 from participants.models import CourseIdentifier, DeclarationType
 
@@ -135,12 +137,14 @@ def _as_list(value) -> list | None:
     return None if value is None else [value]
 
 
-def declaration_page(request):
+def declaration_page(request) -> list[dict]:
     """A page of DECLARATION_COLUMNS rows of the list."""
-    # The page is cut from the read model's range scan, then only its rows are read whole.
+    # The page is cut from the read model's range scan, then only its rows are read whole, by primary key.
     ids = filtered_declaration_ids(request)
     page_ids = list(parse_page(request.query_params).slice(ids))
-    return Declaration.objects.filter(id__one_of=page_ids).order_by("created_at", "id").values(*DECLARATION_COLUMNS)
+    rows = Declaration.objects.filter(id__one_of=page_ids).order_by("created_at", "id").values(*DECLARATION_COLUMNS)
+    with index_lookups():
+        return list(rows)
 
 
 def declaration_csv(request, render):
@@ -159,9 +163,12 @@ def declaration_row(lead_provider_id, declaration_id) -> dict:
 
 
 def submit_declaration(request) -> dict:
-    """POST: the same service as every version; the answer is the new declaration's row."""
-    declaration = declaration_submit(lead_provider=request.user, attributes=attributes_of(request))
-    return declaration_row(request.user.id, declaration.id)
+    """POST: the same service as every version; the answer is the row it wrote (DECLARATION_COLUMNS),
+    never re-read, so a connection lost after the commit cannot make it an error (issue 13.3)."""
+    declaration = declaration_submit(
+        lead_provider=request.user, attributes=attributes_of(request), dry_run=dry_run_requested(request)
+    )
+    return {column: getattr(declaration, column) for column in DECLARATION_COLUMNS}
 
 
 def void_declaration(request, declaration_id) -> dict | None:
@@ -234,6 +241,7 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
         description=CREATE_DESCRIPTION,
         operation_id="participant_declaration_create",
         tags=[TAG],
+        parameters=[DRY_RUN_PARAMETER],
         request=POST_REQUEST,
         responses={
             200: ParticipantDeclarationResponseSerializer,

@@ -19,6 +19,7 @@ from api.filters import Filters, cohort_condition
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
+    DRY_RUN_PARAMETER,
     NOT_FOUND,
     PAGE_PARAMETER,
     UNAUTHORISED,
@@ -34,8 +35,9 @@ from api.v3.participants import (
     SCHEDULE_IDENTIFIERS,
     WITHDRAW_REQUEST,
 )
-from api.views import ProviderViewSet, participant_action
+from api.views import ProviderViewSet, dry_run_capable, participant_action
 from ecf.db_functions import Rfc3339
+from ecf.planner import index_lookups
 from participants import selectors
 from participants.models import EnrolmentKind, TrainingPeriod, TrainingStatus
 
@@ -197,7 +199,9 @@ def training_records_response(view, request):
     records = TrainingPeriod.objects.filter(id__one_of=page_periods).order_by(
         person_key, "enrolment__participant_id", "enrolment__created_at", "enrolment_id"
     )
-    return view.respond([render_training_record(row) for row in training_record_rows(records)])
+    with index_lookups():  # the page's rows by primary key (ecf.planner)
+        rows = list(training_record_rows(records))
+    return view.respond([render_training_record(row) for row in rows])
 
 
 def training_records_csv(request):
@@ -244,7 +248,7 @@ def _action_schema(summary: str, operation_id: str, request_body) -> dict:
         "summary": summary,
         "operation_id": operation_id,
         "tags": [ACTION_TAG],
-        "parameters": [UUID_PATH_PARAMETER],
+        "parameters": [UUID_PATH_PARAMETER, DRY_RUN_PARAMETER],
         "request": request_body,
         "responses": ACTION_RESPONSES,
     }
@@ -285,21 +289,25 @@ class ParticipantViewSet(ProviderViewSet):
 
     @extend_schema(**_action_schema(WITHDRAW_SUMMARY, "participant_withdraw", WITHDRAW_REQUEST))
     @action(detail=True, methods=["put"], url_path="withdraw")
+    @dry_run_capable
     def withdraw(self, request, pk=None):
         return action_response(self, request, pk, "withdraw")
 
     @extend_schema(**_action_schema(DEFER_SUMMARY, "participant_defer", DEFER_REQUEST))
     @action(detail=True, methods=["put"], url_path="defer")
+    @dry_run_capable
     def defer(self, request, pk=None):
         return action_response(self, request, pk, "defer")
 
     @extend_schema(**_action_schema(RESUME_SUMMARY, "participant_resume", RESUME_REQUEST))
     @action(detail=True, methods=["put"], url_path="resume")
+    @dry_run_capable
     def resume(self, request, pk=None):
         return action_response(self, request, pk, "resume")
 
     @extend_schema(**_action_schema(CHANGE_SCHEDULE_SUMMARY, "participant_change_schedule", CHANGE_SCHEDULE_REQUEST))
     @action(detail=True, methods=["put"], url_path="change-schedule")
+    @dry_run_capable
     def change_schedule(self, request, pk=None):
         return action_response(self, request, pk, "change-schedule")
 
@@ -320,16 +328,19 @@ class ParticipantAliasViewSet(ProviderViewSet):
 class LegacyParticipantActionViewSet(ProviderViewSet):
     @extend_schema(**_action_schema(WITHDRAW_SUMMARY, "legacy_participant_withdraw", WITHDRAW_REQUEST))
     @action(detail=True, methods=["put"], url_path="withdraw")
+    @dry_run_capable
     def withdraw(self, request, pk=None):
         return action_response(self, request, pk, "withdraw")
 
     @extend_schema(**_action_schema(DEFER_SUMMARY, "legacy_participant_defer", DEFER_REQUEST))
     @action(detail=True, methods=["put"], url_path="defer")
+    @dry_run_capable
     def defer(self, request, pk=None):
         return action_response(self, request, pk, "defer")
 
     @extend_schema(**_action_schema(RESUME_SUMMARY, "legacy_participant_resume", RESUME_REQUEST))
     @action(detail=True, methods=["put"], url_path="resume")
+    @dry_run_capable
     def resume(self, request, pk=None):
         return action_response(self, request, pk, "resume")
 
@@ -337,5 +348,6 @@ class LegacyParticipantActionViewSet(ProviderViewSet):
         **_action_schema(CHANGE_SCHEDULE_SUMMARY, "legacy_participant_change_schedule", CHANGE_SCHEDULE_REQUEST)
     )
     @action(detail=True, methods=["put"], url_path="change-schedule")
+    @dry_run_capable
     def change_schedule(self, request, pk=None):
         return action_response(self, request, pk, "change-schedule")

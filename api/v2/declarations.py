@@ -9,7 +9,15 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import action
 
-from api.schema import BAD_REQUEST, NOT_FOUND, PAGE_PARAMETER, UNAUTHORISED, UNPROCESSABLE, UUID_PATH_PARAMETER
+from api.schema import (
+    BAD_REQUEST,
+    DRY_RUN_PARAMETER,
+    NOT_FOUND,
+    PAGE_PARAMETER,
+    UNAUTHORISED,
+    UNPROCESSABLE,
+    UUID_PATH_PARAMETER,
+)
 from api.v1.csv import csv_schema_response
 from api.v1.declarations import (
     CREATE_DESCRIPTION,
@@ -151,6 +159,7 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
         description=CREATE_DESCRIPTION,
         operation_id="participant_declaration_create",
         tags=[TAG],
+        parameters=[DRY_RUN_PARAMETER],
         request=POST_REQUEST,
         responses={
             200: ParticipantDeclarationResponseSerializer,

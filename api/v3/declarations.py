@@ -14,6 +14,7 @@ from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
     CURSOR_PAGE_PARAMETER,
+    DRY_RUN_PARAMETER,
     NOT_FOUND,
     UNAUTHORISED,
     UNPROCESSABLE,
@@ -21,7 +22,7 @@ from api.schema import (
     WalkLinksSerializer,
     filter_parameter,
 )
-from api.views import ProviderViewSet, attributes_of
+from api.views import ProviderViewSet, attributes_of, dry_run_requested
 from declarations import selectors
 from declarations.models import (
     BILLABLE_STATES,
@@ -35,6 +36,8 @@ from declarations.selectors import own_declaration
 from declarations.services import declaration_submit, declaration_void
 from declarations.state_machine import Actor
 from ecf.db_functions import Rfc3339
+from ecf.planner import index_lookups
+from ecf.rfc3339 import format_timestamp
 from participants.models import CourseIdentifier, DeclarationType
 
 # Stored with underscores, shown with dashes (api.md §8).
@@ -131,6 +134,17 @@ def render_declaration(lead_provider_id, declaration_id) -> dict | None:
     declarations = selectors.visible_declarations(lead_provider_id).filter(id=declaration_id)
     row = declarations.values(*DECLARATION_COLUMNS, **DECLARATION_TIMESTAMPS).first()
     return None if row is None else _declaration(row)
+
+
+def render_written_declaration(declaration: Declaration) -> dict:
+    """A declaration this request has just written, from the row it wrote (no query): a connection
+    lost after the commit cannot turn a stored declaration into an error answer (issue 13.3)."""
+    row = {column: getattr(declaration, column) for column in DECLARATION_COLUMNS if "__" not in column}
+    row["lead_provider__name"] = declaration.lead_provider.name
+    row["declaration_date_text"] = format_timestamp(declaration.declaration_date)
+    row["updated_at_text"] = format_timestamp(declaration.updated_at)
+    row["created_at_text"] = format_timestamp(declaration.created_at)
+    return _declaration(row)
 
 
 def _declaration(row: dict) -> dict:
@@ -292,9 +306,11 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
             .order_by("created_at", "id")
             .values(*DECLARATION_COLUMNS, **DECLARATION_TIMESTAMPS)
         )
+        with index_lookups():  # the page's rows by primary key (ecf.planner)
+            rows = list(rows)
         if cursor is not None:
-            return respond_with_next(render_declarations(list(rows)), request, following)
-        return self.respond(render_declarations(list(rows)))
+            return respond_with_next(render_declarations(rows), request, following)
+        return self.respond(render_declarations(rows))
 
     @extend_schema(
         summary="Retrieve a single participant declaration",
@@ -314,6 +330,7 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
         description="Not idempotent: resending a declaration that holds its event is refused with a `base` error.",
         operation_id="participant_declaration_create",
         tags=["Participant declarations"],
+        parameters=[DRY_RUN_PARAMETER],
         request={"application/json": declaration_request_schema()},
         responses={
             200: ParticipantDeclarationResponseSerializer,
@@ -323,8 +340,10 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
         },
     )
     def create(self, request):
-        declaration = declaration_submit(lead_provider=request.user, attributes=attributes_of(request))
-        return self.respond(render_declaration(request.user.id, declaration.id))
+        declaration = declaration_submit(
+            lead_provider=request.user, attributes=attributes_of(request), dry_run=dry_run_requested(request)
+        )
+        return self.respond(render_written_declaration(declaration))
 
     @extend_schema(
         summary="Void a declaration",

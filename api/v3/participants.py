@@ -11,6 +11,7 @@ from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
     CURSOR_PAGE_PARAMETER,
+    DRY_RUN_PARAMETER,
     NOT_FOUND,
     UNAUTHORISED,
     UNPROCESSABLE,
@@ -19,7 +20,8 @@ from api.schema import (
     filter_parameter,
     sort_parameter,
 )
-from api.views import ProviderViewSet, participant_action
+from api.v3.declarable import DeclarableResponseSerializer, render_declarable
+from api.views import ProviderViewSet, dry_run_capable, participant_action
 from ecf import clock
 from participants import selectors
 from participants.models import (
@@ -28,8 +30,8 @@ from participants.models import (
     EnrolmentKind,
     MentorCompletionReason,
     TrainingStatus,
-    WithdrawalReason,
 )
+from participants.services import ORIGINAL_WITHDRAWAL_REASONS
 
 SCHEDULE_IDENTIFIERS = [
     f"ecf-{kind}-{month}"
@@ -45,7 +47,7 @@ CURSOR_ORDER = ["created_at", "id"]
 
 
 class WithdrawalSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=WithdrawalReason.values)
+    reason = serializers.ChoiceField(choices=ORIGINAL_WITHDRAWAL_REASONS)
     date = serializers.DateTimeField()
 
 
@@ -117,7 +119,7 @@ class ParticipantFilterSerializer(serializers.Serializer):
 
 
 class WithdrawAttributesSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=WithdrawalReason.values)
+    reason = serializers.ChoiceField(choices=ORIGINAL_WITHDRAWAL_REASONS)
     course_identifier = serializers.ChoiceField(choices=CourseIdentifier.values)
 
 
@@ -323,17 +325,37 @@ class ParticipantViewSet(ProviderViewSet):
             raise self.not_found()
         return self.respond(data)
 
+    @extend_schema(
+        summary="What may be declared for a participant today",
+        description=(
+            "Per enrolment, each declaration type: whether a declaration dated now would be accepted, its "
+            "milestone window, the evidence accepted and, if not declarable, the errors the POST would give "
+            "(the same validation runs). A participant the provider has never trained is a 404."
+        ),
+        operation_id="participant_declarable",
+        tags=["ECF participants"],
+        parameters=[UUID_PATH_PARAMETER],
+        responses={200: DeclarableResponseSerializer, 401: UNAUTHORISED, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"], url_path="declarable")
+    def declarable(self, request, pk=None):
+        data = render_declarable(request.user, self.path_uuid(pk))
+        if data is None:
+            raise self.not_found()
+        return self.respond(data)
+
     # --- Actions (rules §3, api.md §11.2): the same services as every other version -------------
 
     @extend_schema(
         summary="Notify that a participant has withdrawn from their course",
         operation_id="participant_withdraw",
         tags=["ECF Participant"],
-        parameters=[UUID_PATH_PARAMETER],
+        parameters=[UUID_PATH_PARAMETER, DRY_RUN_PARAMETER],
         request=WITHDRAW_REQUEST,
         responses=ACTION_RESPONSES,
     )
     @action(detail=True, methods=["put"], url_path="withdraw")
+    @dry_run_capable
     def withdraw(self, request, pk=None):
         return self._respond_with_participant(request.user, participant_action(request, pk, "withdraw"))
 
@@ -341,11 +363,12 @@ class ParticipantViewSet(ProviderViewSet):
         summary="Notify that a participant is taking a break from their course",
         operation_id="participant_defer",
         tags=["ECF Participant"],
-        parameters=[UUID_PATH_PARAMETER],
+        parameters=[UUID_PATH_PARAMETER, DRY_RUN_PARAMETER],
         request=DEFER_REQUEST,
         responses=ACTION_RESPONSES,
     )
     @action(detail=True, methods=["put"], url_path="defer")
+    @dry_run_capable
     def defer(self, request, pk=None):
         return self._respond_with_participant(request.user, participant_action(request, pk, "defer"))
 
@@ -353,11 +376,12 @@ class ParticipantViewSet(ProviderViewSet):
         summary="Notify that a participant is resuming their course",
         operation_id="participant_resume",
         tags=["ECF Participant"],
-        parameters=[UUID_PATH_PARAMETER],
+        parameters=[UUID_PATH_PARAMETER, DRY_RUN_PARAMETER],
         request=RESUME_REQUEST,
         responses=ACTION_RESPONSES,
     )
     @action(detail=True, methods=["put"], url_path="resume")
+    @dry_run_capable
     def resume(self, request, pk=None):
         return self._respond_with_participant(request.user, participant_action(request, pk, "resume"))
 
@@ -365,11 +389,12 @@ class ParticipantViewSet(ProviderViewSet):
         summary="Notify that a participant is changing training schedule",
         operation_id="participant_change_schedule",
         tags=["ECF Participant"],
-        parameters=[UUID_PATH_PARAMETER],
+        parameters=[UUID_PATH_PARAMETER, DRY_RUN_PARAMETER],
         request=CHANGE_SCHEDULE_REQUEST,
         responses=ACTION_RESPONSES,
     )
     @action(detail=True, methods=["put"], url_path="change-schedule")
+    @dry_run_capable
     def change_schedule(self, request, pk=None):
         enrolment = participant_action(request, pk, "change-schedule")
         return self._respond_with_participant(request.user, enrolment)

@@ -393,8 +393,11 @@ def plans(env: dict, token: str, paths: list[str]) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def bench_scale(cluster: Cluster, scale: int, runs: int, *, writes: bool, with_plans: bool) -> dict:
-    """One scale of one bench run: a fresh copy of the template, served, measured, stopped."""
+def bench_scale(
+    cluster: Cluster, scale: int, runs: int, *, writes: bool, with_plans: bool, only: set[str] | None = None
+) -> dict:
+    """One scale of one bench run: a fresh copy of the template, served, measured, stopped. `only`:
+    the steps to measure (all when None)."""
     bench_dir = cluster.directory
     query_log = bench_dir / "queries.jsonl"
     workers = os.environ.get("WEB_CONCURRENCY", "4")
@@ -424,10 +427,11 @@ def bench_scale(cluster: Cluster, scale: int, runs: int, *, writes: bool, with_p
     try:
         bench = Bench(server, token, small_token, runs)
         print(f"make bench: {scale:,}: warming up", flush=True)
-        bench.full_sync(PARTICIPANTS_V3)
-        bench.full_sync(floor_of(PARTICIPANTS_V3))
-        bench.full_sync(DECLARATIONS_V3)
-        bench.full_sync(floor_of(DECLARATIONS_V3))
+        if only is None or not only <= {"5"}:  # the POST figure warms its own workers
+            bench.full_sync(PARTICIPANTS_V3)
+            bench.full_sync(floor_of(PARTICIPANTS_V3))
+            bench.full_sync(DECLARATIONS_V3)
+            bench.full_sync(floor_of(DECLARATIONS_V3))
         for path in (page_path(PARTICIPANTS_V3, 1, 1), poll, page_path(DECLARATIONS_V3, 1, 1)):
             if bench.get(path).body != bench.get(floor_of(path)).body:
                 raise SystemExit(f"make bench: the floor of {path} differs from the endpoint")
@@ -446,6 +450,8 @@ def bench_scale(cluster: Cluster, scale: int, runs: int, *, writes: bool, with_p
                 ("6", lambda: bench.measure_statement("6", statement[0], statement[2])),
             ]
         for key, step in steps:
+            if only is not None and key not in only:
+                continue
             step_started = time.perf_counter()
             step()
             print(f"make bench: {scale:,}: {key} measured in {time.perf_counter() - step_started:.0f}s", flush=True)
@@ -489,7 +495,16 @@ def main() -> None:
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--json", default=None, help="where to write the raw figures (default: ECF_BENCH_DIR)")
     parser.add_argument("--no-writes", action="store_true", help="skip the POST and statement figures")
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="comma list of the steps to measure (e.g. 5, the declaration POST, or 3a,3b): one run at --scale "
+        "(default: the POST's scale), prints the figures as JSON and leaves docs/benchmarks.md alone",
+    )
     args = parser.parse_args()
+    if args.only:
+        only_bench(args)
+        return
     scales = sorted({*SCALES, *([args.scale] if args.scale else [])})
 
     bench_dir = Path(os.environ.get("ECF_BENCH_DIR", "/tmp/ecf-bench"))
@@ -533,6 +548,21 @@ def main() -> None:
 
     Path(args.output).write_text(render(bench_runs, context))
     print(f"make bench: wrote {args.output} in {context['seconds']:.0f}s", flush=True)
+
+
+def only_bench(args) -> None:
+    """A quick loop for one helper's figure: one scale, one run, the figures printed as JSON."""
+    only = set(args.only.split(","))
+    scale = args.scale or PARTICIPANTS
+    cluster = Cluster(Path(os.environ.get("ECF_BENCH_DIR", "/tmp/ecf-bench")))
+    cluster.start()
+    try:
+        ensure_template(cluster, scale, cluster.directory / "queries.jsonl")
+        writes = not args.no_writes and bool(only & {"5", "6"})
+        figures = bench_scale(cluster, scale, args.runs, writes=writes, with_plans=False, only=only)
+    finally:
+        cluster.stop()
+    print(json.dumps(figures, indent=2, default=str))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from sandbox.production_guard import refuse_in_production
 from sandbox.scenario_schema import ScenarioError, scenario_read
 from sandbox.scenario_writer import scenario_load
 
@@ -16,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("file", help="The scenario file, e.g. docs/scenarios/fundable_ect.yaml.")
 
     def handle(self, *args, file, **options):
+        refuse_in_production("load_scenario", "it creates and rewrites participants, declarations and their history")
         try:
             summary = scenario_load(data=scenario_read(Path(file)))
         except ScenarioError as error:

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from sandbox.production_guard import refuse_in_production
 from sandbox.report import ProgressBar, format_report
 from sandbox.world import DEFAULT_PARTICIPANTS, DEFAULT_SEED
 from sandbox.writer import SandboxConflict, sandbox_seed
@@ -27,6 +28,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, seed, participants, base_url, **options):
+        refuse_in_production(
+            "seed_sandbox", "it creates a superuser with a published password and fixed tokens for the providers"
+        )
         if participants < 0:
             raise CommandError("--participants must be 0 or more.")
         progress = ProgressBar(

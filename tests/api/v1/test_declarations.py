@@ -206,7 +206,13 @@ def test_invalid_updated_since_is_a_400(provider_client, value):
 
     assert response.status_code == 400
     assert response.json() == {
-        "errors": [{"title": "Bad request", "detail": "The filter '#/updated_since' must be a valid RCF3339 date"}]
+        "errors": [
+            {
+                "title": "Bad request",
+                "detail": "The filter '#/updated_since' must be a valid RCF3339 date",
+                "code": "filter.invalid_date",
+            }
+        ]
     }
 
 
@@ -272,8 +278,9 @@ def test_query_count_does_not_grow_with_the_page(provider_client, lead_provider,
     provider_client.get("/api/v1/ping")  # records the token's first use, a write we don't count here
 
     def count_queries():
-        # 1 token lookup, 1 page of declarations (visibility and filters in one query)
-        with django_assert_num_queries(2):
+        # 1 token lookup, 1 page of ids (read model: visibility and filters), 1 of their rows, 2 for
+        # the planner settings on and back (ecf.planner: rows by primary key)
+        with django_assert_num_queries(5):
             response = provider_client.get(URL, {"page[per_page]": "3000"})
         return len(ids(response))
 
@@ -332,7 +339,11 @@ def test_post_without_the_envelope_is_a_400(provider_client):
     assert response.status_code == 400
     assert response.json() == {
         "errors": [
-            {"title": "Bad request", "detail": "correct json data structure required. See API docs for reference"}
+            {
+                "title": "Bad request",
+                "detail": "correct json data structure required. See API docs for reference",
+                "code": "request.invalid_body",
+            }
         ]
     }
 
@@ -377,7 +388,13 @@ def test_void_refusals_are_the_services(provider_client, lead_provider):
 
     assert response.status_code == 422
     assert response.json() == {
-        "errors": [{"title": "Invalid action", "detail": "This declaration has already been voided."}]
+        "errors": [
+            {
+                "title": "Invalid action",
+                "detail": "This declaration has already been voided.",
+                "code": "declaration.already_voided",
+            }
+        ]
     }
 
 

@@ -102,6 +102,7 @@ def test_a_cursor_we_did_not_give_is_a_400(provider_client, cursor):
             {
                 "title": "Bad request",
                 "detail": "The '#/page[cursor]' parameter must be empty (to start) or a cursor given in links.next",
+                "code": "page.invalid_cursor",
             }
         ]
     }

@@ -144,7 +144,9 @@ def test_filter_that_is_not_a_hash_is_a_bad_parameter(provider_client, lead_prov
     for url in (URL, f"{URL}/{partner.id}"):
         response = provider_client.get(url, {"filter": "abc"})
         assert response.status_code == 400
-        assert response.json() == {"errors": [{"title": "Bad parameter", "detail": "Filter must be a hash"}]}
+        assert response.json() == {
+            "errors": [{"title": "Bad parameter", "detail": "Filter must be a hash", "code": "filter.not_a_hash"}]
+        }
 
 
 @pytest.mark.parametrize("partner_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])

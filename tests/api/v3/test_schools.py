@@ -16,7 +16,13 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 URL = "/api/v3/schools/ecf"
 REQUIRED_COHORT = {
-    "errors": [{"title": "Bad parameter", "detail": "The filter '#/cohort' must be included in your request"}]
+    "errors": [
+        {
+            "title": "Bad parameter",
+            "detail": "The filter '#/cohort' must be included in your request",
+            "code": "filter.cohort_required",
+        }
+    ]
 }
 
 
@@ -217,7 +223,13 @@ def test_invalid_updated_since_is_a_bad_request(provider_client):
 
     assert response.status_code == 400
     assert response.json() == {
-        "errors": [{"title": "Bad request", "detail": "The filter '#/updated_since' must be a valid RCF3339 date"}]
+        "errors": [
+            {
+                "title": "Bad request",
+                "detail": "The filter '#/updated_since' must be a valid RCF3339 date",
+                "code": "filter.invalid_date",
+            }
+        ]
     }
 
 
@@ -225,7 +237,9 @@ def test_filter_that_is_not_a_hash_is_a_bad_parameter(provider_client):
     response = provider_client.get(URL, {"filter": "abc"})
 
     assert response.status_code == 400
-    assert response.json() == {"errors": [{"title": "Bad parameter", "detail": "Filter must be a hash"}]}
+    assert response.json() == {
+        "errors": [{"title": "Bad parameter", "detail": "Filter must be a hash", "code": "filter.not_a_hash"}]
+    }
 
 
 def test_default_order_is_school_creation_and_sort_uses_the_updated_at_shown(provider_client):

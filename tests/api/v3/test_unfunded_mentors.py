@@ -254,7 +254,13 @@ def test_invalid_updated_since_is_a_400(provider_client, value):
 
     assert response.status_code == 400
     assert response.json() == {
-        "errors": [{"title": "Bad request", "detail": "The filter '#/updated_since' must be a valid RCF3339 date"}]
+        "errors": [
+            {
+                "title": "Bad request",
+                "detail": "The filter '#/updated_since' must be a valid RCF3339 date",
+                "code": "filter.invalid_date",
+            }
+        ]
     }
 
 
