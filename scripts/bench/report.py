@@ -14,10 +14,15 @@ NAMES = {
     "3b": "`updated_since` poll, v3 participants (few rows)",
     "3c": "One page of 1 v3 declaration",
     "4": "CSV, v1 participants (whole file, warm workers)",
+    "7": "Full sync, rewrite's v3 participants (3000 per page)",
+    "7a": "One page of 1 rewrite's v3 participant",
+    "7b": "One page of 3000 rewrite's v3 participants",
+    "8": "Full sync, rewrite's v3 declarations (3000 per page)",
+    "8a": "One page of 1 rewrite's v3 declaration",
 }
-RATIO_KEYS = ("1", "2", "3", "3a", "3b", "3c", "4")
-GROWTH_KEYS = ("3a", "3b", "3c")
-PER_ITEM_KEYS = ("1", "2")
+RATIO_KEYS = ("1", "2", "3", "3a", "3b", "3c", "4", "7", "7a", "7b", "8", "8a")
+GROWTH_KEYS = ("3a", "3b", "3c", "7a", "8a")
+PER_ITEM_KEYS = ("1", "2", "7", "8")
 
 
 def _s(seconds: float) -> str:
@@ -43,7 +48,7 @@ def per_item(result: dict) -> float:
 def _what(key: str, result: dict) -> str:
     if key in PER_ITEM_KEYS:
         return f"{NAMES[key]}: {result['pages']} pages, {result['items']:,} items"
-    if key.startswith("3") and "rows" in result:
+    if "rows" in result and key != "4":
         return f"{NAMES[key]}: {result['rows']:,} rows"
     return NAMES[key]
 
@@ -65,7 +70,8 @@ def render(bench_runs: list[dict], context: dict) -> str:
         "same request with one hand-written SQL query that reads the page by an **index range scan** of the read",
         "model of visibility (visibility.models), then the page's rows by primary key, formatted by PostgreSQL",
         "and encoded with orjson: the physical limit, not our own algorithm. Before timing, every page (and",
-        "the CSV) of the floor is checked byte-identical to the endpoint's.",
+        "the CSV) of the floor is checked byte-identical to the endpoint's. The rewrite's flavour (7, 8: the",
+        "same views, reshaped, api/rect/) is measured against the original's floor of the same provider's rows.",
         "",
         "## Machine and set-up",
         "",
@@ -80,6 +86,11 @@ def render(bench_runs: list[dict], context: dict) -> str:
             f"  * {int(scale):,}: {c['totals']['participants_participant']:,} participants, "
             f"{c['totals']['declarations_declaration']:,} declarations; largest provider {c['largest']['name']} "
             f"sees {c['largest']['people']:,}; poll `filter[updated_since]={c['poll_since']}`"
+            + (
+                f"; the rewrite's flavour measured for {c['rect']['name']} ({c['rect']['people']:,} people)"
+                if c.get("rect")
+                else ""
+            )
         )
     lines += [f"* Run on {context['date']}, {context['seconds'] / 60:.1f} minutes end to end", ""]
 

@@ -49,6 +49,12 @@ QUERY_HEADER = "X-Bench-Count-Queries"
 
 PARTICIPANTS_V3 = "/api/v3/participants/ecf"
 DECLARATIONS_V3 = "/api/v3/participant-declarations"
+# The rewrite's v3 (issue 15), served at /api/v3/ to a rewrite-flavoured provider (api/flavours.py).
+PARTICIPANTS_RECT = "/api/v3/participants"
+DECLARATIONS_RECT = "/api/v3/participant-declarations"
+REWRITE_FLAVOUR = "rect"  # participants.models.ContractFlavour.REWRITE
+# The sandbox's rewrite-flavoured providers (sandbox.world.REWRITE_FLAVOURED_PROVIDERS).
+REWRITE_FLAVOURED_PROVIDERS = ("Capita", "Teach First")
 PARTICIPANTS_V1_CSV = "/api/v1/participants/ecf.csv"
 FLOOR = "/_bench/floor"
 
@@ -69,10 +75,11 @@ def summary(values: list[float]) -> dict:
 
 
 class Bench:
-    def __init__(self, server: Server, token: str, small_token: str, runs: int):
+    def __init__(self, server: Server, token: str, small_token: str, runs: int, rect_token: str | None = None):
         self.server = server
         self.token = token
         self.small_token = small_token
+        self.rect_token = rect_token
         self.runs = runs
         self.results: dict[str, dict] = {}
 
@@ -83,11 +90,11 @@ class Bench:
         return answer
 
     # 1, 2: full syncs ---------------------------------------------------------------------------
-    def full_sync(self, path: str) -> tuple[float, int, int]:
+    def full_sync(self, path: str, token: str | None = None) -> tuple[float, int, int]:
         """Every page until a short one: (seconds, pages, items)."""
         total, pages, items, number = 0.0, 0, 0, 1
         while True:
-            answer = self.get(page_path(path, number))
+            answer = self.get(page_path(path, number), token=token)
             total += answer.seconds
             pages += 1
             count = len(json.loads(answer.body)["data"])
@@ -107,26 +114,31 @@ class Bench:
                 return number
             number += 1
 
-    def measure_full_sync(self, key: str, path: str) -> None:
-        pages = self.check_pages_identical(path)
+    def measure_full_sync(self, key: str, path: str, floor: str | None = None, token: str | None = None) -> None:
+        """`floor` and `token` for the rewrite's flavour: its floor is the original's of the same rows
+        (the rewrite's body differs in a few fields, so the pages are not byte-compared)."""
+        pages = self.check_pages_identical(path) if floor is None else self.full_sync(path, token)[1]
+        floor = floor or floor_of(path)
         real_runs, floor_runs, items = [], [], 0
         for run in range(self.runs):
-            order = [(path, real_runs), (floor_of(path), floor_runs)]
+            order = [(path, real_runs), (floor, floor_runs)]
             for target, into in order if run % 2 == 0 else reversed(order):
-                seconds, _, items = self.full_sync(target)
+                seconds, _, items = self.full_sync(target, token)
                 into.append(seconds)
         self.results[key] = {"real": summary(real_runs), "floor": summary(floor_runs), "pages": pages, "items": items}
 
     # 3: one page, and a poll ------------------------------------------------------------------
-    def measure_page(self, key: str, path: str, pairs: int = PAGE_PAIRS) -> None:
+    def measure_page(
+        self, key: str, path: str, pairs: int = PAGE_PAIRS, floor_path: str | None = None, token: str | None = None
+    ) -> None:
         """Single requests, endpoint and floor alternating (A B, then B A), on warm workers."""
         real, floor = [], []
         pairs = max(pairs, self.runs)
         for number in range(pairs):
-            order = [(path, real), (floor_of(path), floor)]
+            order = [(path, real), (floor_path or floor_of(path), floor)]
             for target, into in order if number % 2 == 0 else reversed(order):
-                into.append(self.get(target).seconds)
-        rows = len(json.loads(self.get(path).body)["data"])
+                into.append(self.get(target, token=token).seconds)
+        rows = len(json.loads(self.get(path, token=token).body)["data"])
         self.results[key] = {"real": summary(real), "floor": summary(floor), "requests": pairs, "rows": rows}
 
     # 4: CSV -------------------------------------------------------------------------------------
@@ -357,6 +369,17 @@ ORDER BY updated_at DESC OFFSET %(rows)s LIMIT 1
 """
 
 
+def rewrite_flavoured_provider(connection, providers: list) -> dict:
+    """The largest of the sandbox's rewrite-flavoured providers, flavoured so in the run's copy (a
+    template seeded before the flavour existed has none)."""
+    connection.execute(
+        "UPDATE participants_leadprovider SET contract_flavour = %s WHERE name = ANY(%s)",
+        [REWRITE_FLAVOUR, list(REWRITE_FLAVOURED_PROVIDERS)],
+    )
+    _, name, people = next(row for row in providers if row[1] in REWRITE_FLAVOURED_PROVIDERS)
+    return {"name": name, "people": people}
+
+
 def template_of(scale: int) -> str:
     """One template database per scale."""
     return f"{TEMPLATE_DB}_{scale}"
@@ -413,19 +436,22 @@ def bench_scale(
         statement = connection.execute(STATEMENT_SQL, {"provider": largest_id}).fetchone() if writes else None
         since = connection.execute(POLL_SINCE_SQL, {"provider": largest_id, "rows": POLL_ROWS}).fetchone()[0]
         description = machine(connection, workers)
+        rect = rewrite_flavoured_provider(connection, providers)
         totals = {
             table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for table in ("participants_participant", "declarations_declaration")
         }
     token = manage(env, "create_api_token", largest).strip().splitlines()[-1]
     small_token = manage(env, "create_api_token", smallest).strip().splitlines()[-1]
+    rect_token = manage(env, "create_api_token", rect["name"]).strip().splitlines()[-1]
     poll = f"{PARTICIPANTS_V3}?filter[updated_since]={since}"
+    poll_rect = f"{PARTICIPANTS_RECT}?filter[updated_since]={since}"
     if query_log.exists():
         query_log.unlink()
     server = Server(env, bench_dir / "gunicorn.log")
     server.start()
     try:
-        bench = Bench(server, token, small_token, runs)
+        bench = Bench(server, token, small_token, runs, rect_token)
         print(f"make bench: {scale:,}: warming up", flush=True)
         if only is None or not only <= {"5"}:  # the POST figure warms its own workers
             bench.full_sync(PARTICIPANTS_V3)
@@ -443,6 +469,46 @@ def bench_scale(
             ("3b", lambda: bench.measure_page("3b", poll)),
             ("3c", lambda: bench.measure_page("3c", page_path(DECLARATIONS_V3, 1, 1))),
             ("4", lambda: bench.measure_csv("4", PARTICIPANTS_V1_CSV)),
+            # The rewrite's flavour, for its largest provider, against the original's floor of the same rows.
+            (
+                "7",
+                lambda: bench.measure_full_sync(
+                    "7", PARTICIPANTS_RECT, floor=floor_of(PARTICIPANTS_V3), token=rect_token
+                ),
+            ),
+            (
+                "7a",
+                lambda: bench.measure_page(
+                    "7a",
+                    page_path(PARTICIPANTS_RECT, 1, 1),
+                    floor_path=floor_of(page_path(PARTICIPANTS_V3, 1, 1)),
+                    token=rect_token,
+                ),
+            ),
+            (
+                "7b",
+                lambda: bench.measure_page(
+                    "7b",
+                    page_path(PARTICIPANTS_RECT, 1),
+                    floor_path=floor_of(page_path(PARTICIPANTS_V3, 1)),
+                    token=rect_token,
+                ),
+            ),
+            (
+                "8",
+                lambda: bench.measure_full_sync(
+                    "8", DECLARATIONS_RECT, floor=floor_of(DECLARATIONS_V3), token=rect_token
+                ),
+            ),
+            (
+                "8a",
+                lambda: bench.measure_page(
+                    "8a",
+                    page_path(DECLARATIONS_RECT, 1, 1),
+                    floor_path=floor_of(page_path(DECLARATIONS_V3, 1, 1)),
+                    token=rect_token,
+                ),
+            ),
         ]
         if writes:
             steps += [
@@ -473,6 +539,9 @@ def bench_scale(
                 PARTICIPANTS_V1_CSV,
             ],
         )
+        scan_nodes |= plans(
+            env, rect_token, [page_path(PARTICIPANTS_RECT, 1, 1), page_path(PARTICIPANTS_RECT, 2), poll_rect]
+        )
     return {
         "results": bench.results,
         "context": {
@@ -480,6 +549,7 @@ def bench_scale(
             "machine": description,
             "largest": {"name": largest, "people": largest_people},
             "smallest": {"name": smallest, "people": smallest_people},
+            "rect": rect,
             "totals": totals,
             "poll_since": since,
             "plans": scan_nodes,
