@@ -68,6 +68,11 @@ def plan_of(path: str, token: str) -> list[dict]:
     sizes = table_sizes()
     queries = []
     for sql, params in recorder.queries:
+        if sql.lstrip().upper().startswith(("SET ", "RESET ")):
+            # The planner settings of ecf.planner: replayed, so each query is explained as it was planned.
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+            continue
         if not sql.lstrip().upper().startswith(("SELECT", "WITH")) or "participants_apitoken" in sql:
             continue
         with connection.cursor() as cursor:
