@@ -47,6 +47,7 @@ CODES: dict[str, str] = {
     "filter.invalid_training_status": "`filter[training_status]` is not active, deferred or withdrawn.",
     "filter.cohort_required": "This endpoint needs `filter[cohort]`.",
     "page.invalid": "`page[page]` or `page[per_page]` is not a positive number.",
+    "page.invalid_cursor": "`page[cursor]` is neither empty nor a cursor this service gave in `links.next`.",
     # Participants and their actions
     "participant.not_recognised": "The participant id is unknown, or not visible to the calling provider.",
     "participant.course_missing": "`course_identifier` is missing.",
@@ -107,7 +108,7 @@ CODES: dict[str, str] = {
 @cache
 def message_codes() -> dict[str, str]:
     """Message text (or template) → code. Built on first use: the services import api.errors' neighbours."""
-    from api import errors, filters, idempotency, pagination, parsers, views
+    from api import cursor, errors, filters, idempotency, pagination, parsers, views
     from declarations import services as declarations
     from participants import services as participants
 
@@ -125,6 +126,7 @@ def message_codes() -> dict[str, str]:
         filters.TRAINING_STATUS_ERROR: "filter.invalid_training_status",
         filters.REQUIRED_COHORT_ERROR: "filter.cohort_required",
         pagination.PAGE_ERROR: "page.invalid",
+        cursor.CURSOR_ERROR: "page.invalid_cursor",
         # api.ratelimit.too_many_requests words its 429 so (a test of the 429 keeps this in step).
         "More than {limit} requests in {window_seconds} seconds. Retry in {reset} seconds.": "request.too_many",
         participants.PARTICIPANT_NOT_RECOGNISED: "participant.not_recognised",

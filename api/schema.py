@@ -19,6 +19,19 @@ class PaginationSerializer(serializers.Serializer):
     per_page = serializers.IntegerField(required=False, help_text="Items per page; defaults to 100, at most 3000.")
 
 
+class CursorPaginationSerializer(PaginationSerializer):
+    cursor = serializers.CharField(
+        required=False,
+        help_text="Optional change cursor (the integrator guide, /api/docs/guide/): empty to start a walk in creation order, then the "
+        "`links.next` of the previous page. The short page that ends a walk gives, in `links.next`, the cursor "
+        "that returns every record changed since, at least once.",
+    )
+
+
+class WalkLinksSerializer(serializers.Serializer):
+    next = serializers.CharField(help_text="The next page of the walk; from the last page, the cursor to resume from.")
+
+
 DRY_RUN_PARAMETER = OpenApiParameter(
     "dry_run",
     OpenApiTypes.BOOL,
@@ -163,3 +176,15 @@ def document_both_json_media_types(result, generator, request, public):
                     for media_type in JSON_MEDIA_TYPES:
                         content.setdefault(media_type, {"schema": schema})
     return result
+
+
+# The lists that take the change cursor: `page[cursor]` beside `page[page]` and `page[per_page]`.
+CURSOR_PAGE_PARAMETER = OpenApiParameter(
+    "page",
+    CursorPaginationSerializer,
+    OpenApiParameter.QUERY,
+    style="deepObject",
+    explode=True,
+    description="Pagination: `page[page]=1&page[per_page]=100`. A page past the end returns an empty list. "
+    "`page[cursor]` walks the list with a change cursor instead (the integrator guide, /api/docs/guide/).",
+)

@@ -1,14 +1,15 @@
 """The floors of `make bench` (issue 9): the least work that answers the same request.
 
-Each list floor is ONE hand-written SQL query (the token check included) whose rows come back
+Each list floor is ONE hand-written SQL query (the token check included) that reads the page as an
+index range scan of the read model of visibility (visibility.models) and whose rows come back
 already formatted (ids as text, timestamps as RFC 3339 text, derived values computed by
 PostgreSQL), assembled into the response with plain loops and encoded with orjson. The bench
 asserts that each floor's body is byte-identical to the real endpoint's before timing either,
 so a floor cannot win by answering something else.
 
 PostgreSQL only, mounted only when BENCHMARK_FLOOR=true (benchmark/urls.py), never public. Only the
-parameters the bench sends are read: `page[page]` and `page[per_page]` (no filters, so the lists'
-defaults apply: participants of cohorts after 2020, every declaration).
+parameters the bench sends are read: `page[page]`, `page[per_page]` and `filter[updated_since]`
+(otherwise the lists' defaults apply: participants of cohorts after 2020, every declaration).
 """
 
 import orjson
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from api.authentication import LeadProviderTokenAuthentication
 from api.pagination import parse_page
-from ecf import clock
+from ecf import clock, rfc3339
 from participants.tokens import token_digest
 
 JSON_API = "application/vnd.api+json"
@@ -44,6 +45,12 @@ def _empty_or_unauthorised(digest: str):
     return HttpResponse(b'{"data":[]}', content_type=JSON_API) if known else _unauthorised()
 
 
+def _updated_since(request):
+    """`filter[updated_since]`, the one filter the floors read (the bench's polls send it)."""
+    raw = request.GET.get("filter[updated_since]")
+    return None if raw is None else rfc3339.parse(raw)
+
+
 def _page(request) -> tuple[int, int]:
     page = parse_page(request.GET)
     return page.per_page, page.offset
@@ -64,47 +71,35 @@ provider AS (
     WHERE t.digest = %(digest)s AND t.revoked_at IS NULL
 )"""
 
-# The provider's latest period of every enrolment it sees (participants.selectors.latest_periods),
-# narrow: the period's id and what decides membership of a list.
-LATEST_PERIOD_ORDER = "tp.enrolment_id, (tp.end_date IS NULL) DESC, tp.start_date DESC, tp.created_at DESC, tp.id DESC"
-VISIBLE_TO_PROVIDER = """p.lead_provider_id = (SELECT id FROM provider)
-      AND p.challenge_reason IS NULL AND p.challenged_at IS NULL"""
-LATEST_CTE = f"""
-latest AS MATERIALIZED (
-    SELECT DISTINCT ON (tp.enrolment_id) tp.enrolment_id, tp.id, tp.schedule_id
-    FROM participants_trainingperiod tp
-    JOIN participants_partnership p ON p.id = tp.partnership_id
-    WHERE {VISIBLE_TO_PROVIDER}
-    ORDER BY {LATEST_PERIOD_ORDER}
-)"""
-
-
 # --- 1-3: v3 participants ------------------------------------------------------------------------
+
+# A page of people is an index range scan of the read model (visibility.models): the provider's rows
+# in list order, each kept when one of its training records is in a default cohort, then the
+# page's latest periods by their ids. The physical limit of the request, not our own algorithm.
+# (A person is in a default cohort when one of their records is: their latest cohort, in the row.)
+PEOPLE_PAGE_CONDITIONS = "pv.lead_provider_id = (SELECT id FROM provider) AND pv.max_cohort > 2020"
 
 V3_PARTICIPANTS_SQL = f"""
 WITH {PROVIDER_CTE},
-{LATEST_CTE},
-page AS MATERIALIZED (
-    SELECT pa.id, pa.full_name, pa.trn, pa.email, pa.updated_at, pa.created_at
-    FROM participants_participant pa
-    WHERE pa.id IN (
-        SELECT e.participant_id FROM latest l
-        JOIN participants_enrolment e ON e.id = l.enrolment_id
-        JOIN participants_schedule s ON s.id = l.schedule_id
-        WHERE s.cohort_id > 2020
-    )
-    ORDER BY pa.created_at, pa.id
-    -- An offset the planner cannot see: past the end of its (low) estimate it would plan for one row.
+page_ids AS MATERIALIZED (
+    SELECT pv.participant_id FROM visibility_participantvisibility pv
+    WHERE {PEOPLE_PAGE_CONDITIONS} {{since}}
+    ORDER BY pv.created_at, pv.participant_id
+    -- An offset the planner cannot see: past the end of its estimate it would plan the page as one
+    -- row and join the page's CTEs by nested loops over each other.
     LIMIT %(limit)s OFFSET (SELECT %(offset)s::bigint)
 ),
+page AS MATERIALIZED (
+    SELECT pa.id, pa.full_name, pa.trn, pa.email, pa.updated_at, pa.created_at
+    FROM page_ids JOIN participants_participant pa ON pa.id = page_ids.participant_id
+),
 page_latest AS MATERIALIZED (
-    SELECT DISTINCT ON (tp.enrolment_id) tp.*, p.delivery_partner_id
+    SELECT tp.*, p.delivery_partner_id
     FROM page
-    JOIN participants_enrolment e ON e.participant_id = page.id
-    JOIN participants_trainingperiod tp ON tp.enrolment_id = e.id
+    JOIN visibility_trainingrecordvisibility r ON r.participant_id = page.id
+        AND r.lead_provider_id = (SELECT id FROM provider)
+    JOIN participants_trainingperiod tp ON tp.id = r.period_id
     JOIN participants_partnership p ON p.id = tp.partnership_id
-    WHERE {VISIBLE_TO_PROVIDER}
-    ORDER BY {LATEST_PERIOD_ORDER}
 )
 SELECT
     page.id::text, page.full_name, page.trn, {_ts("page.updated_at")},
@@ -162,8 +157,10 @@ def v3_participants(request):
     if digest is None:
         return _unauthorised()
     limit, offset = _page(request)
+    since = _updated_since(request)
+    sql = V3_PARTICIPANTS_SQL.format(since="" if since is None else "AND pv.updated_at >= %(since)s")
     with connection.cursor() as cursor:
-        cursor.execute(V3_PARTICIPANTS_SQL, {"digest": digest, "limit": limit, "offset": offset, "now": clock.now()})
+        cursor.execute(sql, {"digest": digest, "limit": limit, "offset": offset, "now": clock.now(), "since": since})
         rows = cursor.fetchall()
     if not rows:
         return _empty_or_unauthorised(digest)
@@ -223,33 +220,14 @@ def v3_participants(request):
 
 # --- 2: v3 declarations ---------------------------------------------------------------------------
 
+# A page of declarations is an index range scan of the read model, then the page's rows by id.
 V3_DECLARATIONS_SQL = f"""
 WITH {PROVIDER_CTE},
 page AS MATERIALIZED (
-    SELECT d.id FROM declarations_declaration d
-    WHERE d.lead_provider_id = (SELECT id FROM provider)
-       OR (d.state IN ('submitted', 'eligible', 'payable', 'paid') AND (
-            d.participant_id IN (
-                SELECT e.participant_id FROM participants_trainingperiod tp
-                JOIN participants_partnership p ON p.id = tp.partnership_id
-                JOIN participants_enrolment e ON e.id = tp.enrolment_id
-                WHERE p.lead_provider_id = (SELECT id FROM provider) AND tp.induction_status IN ('active', 'completed')
-            )
-            OR (d.participant_id IN (
-                SELECT e.participant_id FROM participants_trainingperiod tp
-                JOIN participants_partnership p ON p.id = tp.partnership_id
-                JOIN participants_enrolment e ON e.id = tp.enrolment_id
-                WHERE p.lead_provider_id = (SELECT id FROM provider) AND tp.induction_status = 'leaving'
-            ) AND EXISTS (
-                SELECT 1 FROM participants_trainingperiod tp
-                JOIN participants_partnership p ON p.id = tp.partnership_id
-                JOIN participants_enrolment e ON e.id = tp.enrolment_id
-                WHERE p.lead_provider_id = (SELECT id FROM provider) AND tp.induction_status = 'leaving'
-                  AND (tp.end_date IS NULL OR tp.end_date >= d.declaration_date) AND e.participant_id = d.participant_id
-            ))
-       ))
-    ORDER BY d.created_at, d.id
-    LIMIT %(limit)s OFFSET %(offset)s
+    SELECT dv.declaration_id AS id FROM visibility_declarationvisibility dv
+    WHERE dv.lead_provider_id = (SELECT id FROM provider) {{since}}
+    ORDER BY dv.created_at, dv.declaration_id
+    LIMIT %(limit)s OFFSET (SELECT %(offset)s::bigint)
 )
 SELECT
     d.id::text, d.participant_id::text, d.declaration_type, d.course_identifier, {_ts("d.declaration_date")},
@@ -277,8 +255,10 @@ def v3_declarations(request):
     if digest is None:
         return _unauthorised()
     limit, offset = _page(request)
+    since = _updated_since(request)
+    sql = V3_DECLARATIONS_SQL.format(since="" if since is None else "AND dv.updated_at >= %(since)s")
     with connection.cursor() as cursor:
-        cursor.execute(V3_DECLARATIONS_SQL, {"digest": digest, "limit": limit, "offset": offset})
+        cursor.execute(sql, {"digest": digest, "limit": limit, "offset": offset, "since": since})
         rows = cursor.fetchall()
     if not rows:
         return _empty_or_unauthorised(digest)
@@ -334,7 +314,10 @@ _V1_TRN = "COALESCE(NULLIF(pa.trn, ''), NULLIF(e.validation_trn, ''))"
 _TRN_VALIDATED = "e.eligibility_status IS NOT NULL AND e.eligibility_reason IS DISTINCT FROM 'different_trn'"
 V1_CSV_SQL = f"""
 WITH {PROVIDER_CTE},
-{LATEST_CTE}
+latest AS (
+    SELECT r.period_id AS id FROM visibility_trainingrecordvisibility r
+    WHERE r.lead_provider_id = (SELECT id FROM provider)
+)
 SELECT concat_ws(',',
     pa.id::text,
     {_csv_text("COALESCE(NULLIF(l.email, ''), pa.email)")},

@@ -16,6 +16,7 @@ from ecf.errors import InvalidAction
 from statements.calculation import calculate_statement
 from statements.freezing import frozen_figures
 from statements.models import Statement, StatementStatus
+from visibility.changes import visibility_changed
 
 S = DeclarationState
 
@@ -53,6 +54,7 @@ def _mark_payable(statement_id, *, today: date) -> Statement | None:
         actor=Actor.payment_run(),
         reason=f"{statement.name} statement became payable",
     )
+    visibility_changed(participant_ids=statement.declarations.values_list("participant_id", flat=True))
     statement.status = StatementStatus.PAYABLE
     statement.save(update_fields=["status"])
     return statement
@@ -93,6 +95,12 @@ def statement_authorise_payment(*, statement: Statement, user=None) -> Statement
     transition_all(statement.declarations.all(), S.PAYABLE, S.PAID, actor=actor, reason=reason)
     transition_all(
         statement.clawback_declarations.all(), S.AWAITING_CLAWBACK, S.CLAWED_BACK, actor=actor, reason=reason
+    )
+    visibility_changed(
+        participant_ids=[
+            *statement.declarations.values_list("participant_id", flat=True),
+            *statement.clawback_declarations.values_list("participant_id", flat=True),
+        ]
     )
     statement.marked_as_paid_at = clock.now()
     statement.status = StatementStatus.PAID

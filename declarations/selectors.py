@@ -11,9 +11,10 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, UUIDFie
 
 from declarations.models import BILLABLE_STATES, SLOT_HOLDING_STATES, Declaration, DeclarationState
 from ecf.compiled_query import CompiledQuery
-from participants.models import Enrolment, InductionStatus, Milestone, TrainingPeriod, TrainingStatusChange
+from participants.models import Enrolment, InductionStatus, Milestone, TrainingStatusChange
 from participants.selectors import visible_periods
 from statements.models import Statement, StatementStatus
+from visibility.models import DeclarationVisibility
 
 # Another provider's declaration is shown only while it holds, or is being paid for, its event:
 # voided, ineligible and clawed-back ones are that provider's business.
@@ -41,39 +42,55 @@ def visible_declarations(
     means no restriction; cohorts are the declaration's own). `updated_since` is inclusive (v3),
     `updated_after` strict (v1/v2, api.md §6.2).
 
-    Sets 2 and 3 look at the provider's training periods of the declaration's person (through the
+    The sets are kept in the read model (visibility.services computes them). Sets 2 and 3 look at
+    the provider's training periods of the declaration's person (through the
     period's enrolment, so any enrolment of that person counts). Challenged partnerships are NOT
     excluded here: the original's declarations query does not exclude them, the spec says nothing
     about reads, and decisions §4 only restricts what a provider may *do* (submit, act), so we keep
     the original behaviour.
     """
-    provider_periods = TrainingPeriod.objects.filter(partnership__lead_provider_id=lead_provider_id)
-    # Uncorrelated, so the database builds the set of people once per query (a hashed subplan).
-    training_here = provider_periods.filter(induction_status__in=TRAINING_HERE).values("enrolment__participant_id")
-    leaving = provider_periods.filter(induction_status=InductionStatus.LEAVING)
-    # A provider the person is leaving still sees what was declared up to the day they leave; the
-    # correlated check only runs for people who have such a period.
-    left_after_declaration = leaving.filter(
-        Q(end_date__isnull=True) | Q(end_date__gte=OuterRef("declaration_date")),
-        enrolment__participant_id=OuterRef("participant_id"),
+    rows = visible_declaration_ids(
+        lead_provider_id,
+        cohorts=cohorts,
+        participant_ids=participant_ids,
+        delivery_partner_ids=delivery_partner_ids,
+        updated_since=updated_since,
+        updated_after=updated_after,
+        include_leaving=include_leaving,
     )
-    shared = Q(participant_id__in=training_here)
-    if include_leaving:
-        shared |= Q(participant_id__in=leaving.values("enrolment__participant_id")) & Exists(left_after_declaration)
-    declarations = Declaration.objects.filter(
-        Q(lead_provider_id=lead_provider_id) | (Q(state__in=SHARED_STATES) & shared)
-    )
+    return Declaration.objects.filter(id__in=rows.order_by())
+
+
+def visible_declaration_ids(
+    lead_provider_id,
+    *,
+    cohorts: list[int] | None = None,
+    participant_ids: list | None = None,
+    delivery_partner_ids: list | None = None,
+    updated_since: datetime | None = None,
+    updated_after: datetime | None = None,
+    include_leaving: bool = True,
+    statement_ids: list | None = None,
+) -> QuerySet:
+    """The ids of visible_declarations (same arguments), oldest first (`created_at`, then id), read
+    from the read model (visibility.models) by an index range scan: slice it for a page.
+    `statement_ids`: only those the statements pay, paid or claw back (on_statements)."""
+    rows = DeclarationVisibility.objects.filter(lead_provider_id=lead_provider_id)
+    if statement_ids is not None:
+        rows = rows.filter(declaration_id__in=on_statements(lead_provider_id, statement_ids).values("id"))
+    if not include_leaving:
+        rows = rows.filter(in_v1=True)
     if cohorts is not None:
-        declarations = declarations.filter(cohort_id__in=cohorts)
+        rows = rows.filter(cohort_id__in=cohorts)
     if participant_ids is not None:
-        declarations = declarations.filter(participant_id__in=participant_ids)
+        rows = rows.filter(participant_id__in=participant_ids)
     if delivery_partner_ids is not None:
-        declarations = declarations.filter(delivery_partner_id__in=delivery_partner_ids)
+        rows = rows.filter(delivery_partner_id__in=delivery_partner_ids)
     if updated_since is not None:
-        declarations = declarations.filter(updated_at__gte=updated_since)
+        rows = rows.filter(updated_at__gte=updated_since)
     if updated_after is not None:
-        declarations = declarations.filter(updated_at__gt=updated_after)
-    return declarations
+        rows = rows.filter(updated_at__gt=updated_after)
+    return rows.order_by("created_at", "declaration_id").values_list("declaration_id", flat=True)
 
 
 def own_declaration(lead_provider_id, declaration_id) -> Declaration | None:
@@ -81,11 +98,11 @@ def own_declaration(lead_provider_id, declaration_id) -> Declaration | None:
     return Declaration.objects.filter(pk=declaration_id, lead_provider_id=lead_provider_id).first()
 
 
-def on_statements(declarations: QuerySet[Declaration], lead_provider_id, statement_ids: list) -> QuerySet[Declaration]:
+def on_statements(lead_provider_id, statement_ids: list) -> QuerySet[Declaration]:
     """`filter[statement_id]` (issue 16.6): the provider's own declarations that the statements pay
     (or paid) or claw back, so that a payment can be reconciled line by line. Only the provider's:
     a statement pays its own provider alone."""
-    return declarations.filter(
+    return Declaration.objects.filter(
         Q(statement_id__in=statement_ids) | Q(clawback_statement_id__in=statement_ids),
         lead_provider_id=lead_provider_id,
     )

@@ -43,6 +43,7 @@ from participants.models import (
     TrainingStatus,
 )
 from statements.models import Statement
+from visibility.changes import visibility_changed
 
 # --- The contract's words (api.md §11.1, §11.4) ------------------------------------------------
 
@@ -454,6 +455,7 @@ def _create(submission: Submission) -> Declaration:
     )
     state_machine.create(declaration, actor=Actor.provider(submission.lead_provider))
     _update_mentor_completion(declaration)
+    visibility_changed(participant_ids=[declaration.participant_id])
     return declaration
 
 
@@ -538,6 +540,7 @@ def declaration_void(*, declaration: Declaration, actor: Actor, reason: str = ""
             declaration, DeclarationState.VOIDED, actor=actor, reason=reason, **voided_by
         )
     _update_mentor_completion(declaration)
+    visibility_changed(participant_ids=[declaration.participant_id])
     return declaration
 
 
@@ -590,9 +593,9 @@ def enrolment_set_eligibility(*, enrolment: Enrolment, status: str, reason: str)
         enrolment.eligibility_status, enrolment.eligibility_reason = status, reason
         enrolment.save(update_fields=["eligibility_status", "eligibility_reason"])
         Participant.objects.filter(pk=enrolment.participant_id).update(updated_at=clock.now())
-    if not enrolment.is_fundable:
-        return []
-    return _make_submitted_declarations_eligible(enrolment)
+    moved = _make_submitted_declarations_eligible(enrolment) if enrolment.is_fundable else []
+    visibility_changed(participant_ids=[enrolment.participant_id])
+    return moved
 
 
 def _make_submitted_declarations_eligible(enrolment: Enrolment) -> list[Declaration]:

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "participants",
     "statements",
     "declarations",
+    "visibility",
     "notifications",
     "api",
     "sandbox",

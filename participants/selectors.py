@@ -24,16 +24,16 @@ from django.db.models import (
     QuerySet,
     Subquery,
     TextChoices,
-    UUIDField,
     Value,
     When,
     Window,
 )
-from django.db.models.functions import Cast, Coalesce, Greatest, RowNumber
+from django.db.models.functions import Coalesce, Greatest, RowNumber
 
 from ecf import lookups  # noqa: F401  (registers `__one_of`, used below)
 from ecf.compiled_query import CompiledQuery
 from ecf.db_functions import IsoDate, Rfc3339, SortableTimestamp
+from ecf.planner import index_lookups
 from participants.models import (
     KIND_FOR_COURSE,
     SCHOOL_ELIGIBLE,
@@ -51,6 +51,7 @@ from participants.models import (
     TrainingPeriod,
     TrainingStatusChange,
 )
+from visibility.models import ParticipantVisibility, TrainingRecordVisibility
 
 LATEST_FIRST = [
     Case(When(end_date__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField()).asc(),
@@ -88,25 +89,63 @@ def latest_periods(lead_provider_id) -> QuerySet[TrainingPeriod]:
 def visible_participants(lead_provider_id, **latest_period_conditions) -> QuerySet[Participant]:
     """People with at least one enrolment visible to the provider; the conditions, if any, apply
     to the provider's latest period (e.g. `schedule__cohort_id__in=[2024]`, api.md §16.24)."""
-    if not latest_period_conditions:
-        return Participant.objects.filter(id__in=visible_periods(lead_provider_id).values("enrolment__participant_id"))
-    # Filter after ranking: a condition inside the ranked query would pick a different "latest".
-    if connection.vendor == "postgresql":
-        # Each enrolment's latest period yields its person when it meets the conditions and NULL
-        # otherwise (never IN-equal to anything): one DISTINCT ON pass, where filtering the periods
-        # by `id IN (latest ids)` joined every latest period back to its row (about a third of the
-        # page query at benchmark scale, docs/benchmarks.md).
-        # A typed NULL: conditions that can match nothing (e.g. an empty cohort list) leave only the default.
-        no_one = Cast(Value(None), output_field=UUIDField())
-        person_if_matching = Case(
-            When(Q(**latest_period_conditions), then=F("enrolment__participant_id")), default=no_one
-        )
-        matching = latest_periods(lead_provider_id).values(person=person_if_matching)
-        return Participant.objects.filter(id__in=matching)
-    latest = TrainingPeriod.objects.filter(
-        id__in=latest_periods(lead_provider_id).values("id"), **latest_period_conditions
+    return Participant.objects.filter(
+        id__in=visible_participant_ids(lead_provider_id, order=["id"], **latest_period_conditions)
     )
-    return Participant.objects.filter(id__in=latest.values("enrolment__participant_id"))
+
+
+# Latest-period conditions the read model answers, by the column that holds them there.
+RECORD_CONDITION_COLUMNS = {"schedule__cohort_id": "cohort_id", "training_status": "training_status"}
+# The people list's sort keys, as columns of the read model.
+PERSON_ORDER_COLUMNS = {"id": "participant_id", "created_at": "created_at", "updated_at": "updated_at"}
+
+
+def visible_records(lead_provider_id, **latest_period_conditions) -> QuerySet[TrainingRecordVisibility]:
+    """The provider's training records (one per visible enrolment, visibility.models) whose latest
+    period meets the conditions (`schedule__cohort_id...`, `training_status...`)."""
+    conditions = {}
+    for lookup, value in latest_period_conditions.items():
+        for field, column in RECORD_CONDITION_COLUMNS.items():
+            if lookup == field or lookup.startswith(field + "__"):
+                conditions[column + lookup.removeprefix(field)] = value
+                break
+        else:
+            raise ValueError(f"visible_records: no read-model column for {lookup!r}")
+    return TrainingRecordVisibility.objects.filter(lead_provider_id=lead_provider_id, **conditions)
+
+
+def visible_participant_ids(
+    lead_provider_id,
+    *,
+    order: list[str],
+    updated_since: datetime | None = None,
+    from_participant_ids: list | None = None,
+    **latest_period_conditions,
+) -> QuerySet:
+    """The ids of the people the provider sees, in `order` (terms on the person: `created_at`,
+    `-updated_at`, `id`), as one index range scan of the read model: slice it for a page.
+
+    `updated_since` is inclusive, on the person's sync timestamp; `from_participant_ids` keeps the
+    people one of these retired ids was merged into; the conditions apply to an enrolment's latest
+    period, as in visible_participants.
+    """
+    people = ParticipantVisibility.objects.filter(lead_provider_id=lead_provider_id)
+    if list(latest_period_conditions) == ["schedule__cohort_id__gt"]:
+        # The lists' default: some record is in a later cohort exactly when the latest one is, a
+        # column of the row, so the page stays one index range scan.
+        people = people.filter(max_cohort__gt=latest_period_conditions["schedule__cohort_id__gt"])
+    elif latest_period_conditions:
+        matching = visible_records(lead_provider_id, **latest_period_conditions).filter(
+            participant_id=OuterRef("participant_id")
+        )
+        people = people.filter(Exists(matching))
+    if updated_since is not None:
+        people = people.filter(updated_at__gte=updated_since)
+    if from_participant_ids is not None:
+        merged = ParticipantIdChange.objects.filter(from_participant_id__in=from_participant_ids)
+        people = people.filter(participant_id__in=merged.values("participant_id"))
+    terms = [("-" if term.startswith("-") else "") + PERSON_ORDER_COLUMNS[term.lstrip("-")] for term in order]
+    return people.order_by(*terms).values_list("participant_id", flat=True)
 
 
 # The columns a provider's view of an enrolment is built from: one row per visible enrolment.
@@ -170,25 +209,26 @@ def enrolment_views(lead_provider_id, *, participant_ids, now: datetime) -> list
     `person_updated_at_text`, sort keys) and whether the person has id changes (`has_id_changes`).
 
     `participant_ids` is a list or a queryset of ids (a page of people: then the page is a
-    subquery of this one query). The people filter may go inside the ranking: it keeps or drops
-    whole enrolments. Every person visible to the provider has at least one row.
+    subquery of this one query). The latest periods are the read model's (visibility.models), so
+    the query reads these people's rows only. Every person visible to the provider has at least one row.
     """
-    if isinstance(participant_ids, QuerySet):
-        people = Q(enrolment__participant_id__in=participant_ids)
-    else:
-        people = Q(enrolment__participant_id__one_of=participant_ids)
+    # The page's ids, then its latest periods' ids, as lists: with a subquery the planner guessed
+    # a large set and hashed whole base tables for a page of one (docs/benchmarks.md).
+    people = list(participant_ids) if isinstance(participant_ids, QuerySet) else participant_ids
+    records = TrainingRecordVisibility.objects.filter(lead_provider_id=lead_provider_id, participant_id__one_of=people)
     has_id_changes = Exists(ParticipantIdChange.objects.filter(participant_id=OuterRef("enrolment__participant_id")))
-    rows = list(
-        latest_periods(lead_provider_id)
-        .filter(people)
-        .values(
-            *ENROLMENT_VIEW_COLUMNS,
-            "enrolment__participant__full_name",
-            **ENROLMENT_VIEW_TEXTS,
-            participant_status=participant_status(now),
-            has_id_changes=has_id_changes,
+    # Ids known, so every row is an index lookup, never a hashed base table (ecf.planner).
+    with index_lookups():
+        period_ids = list(records.values_list("period_id", flat=True))
+        rows = list(
+            TrainingPeriod.objects.filter(id__one_of=period_ids).values(
+                *ENROLMENT_VIEW_COLUMNS,
+                "enrolment__participant__full_name",
+                **ENROLMENT_VIEW_TEXTS,
+                participant_status=participant_status(now),
+                has_id_changes=has_id_changes,
+            )
         )
-    )
     rows.sort(key=lambda row: (row["enrolment_created_key"], row["enrolment_id"]))
     return rows
 
@@ -444,12 +484,12 @@ def unfunded_mentor_enrolments(lead_provider_id) -> QuerySet[Enrolment]:
     """Mentor enrolments assigned on the provider's latest period of one of its ECTs that the
     provider does not train itself (no period under its unchallenged partnerships)."""
     # Conditions go outside the ranked query: inside it they would pick a different "latest".
+    records = TrainingRecordVisibility.objects.filter(lead_provider_id=lead_provider_id)
     assigned = TrainingPeriod.objects.filter(
-        id__in=latest_periods(lead_provider_id).values("id"), enrolment__kind=EnrolmentKind.ECT, mentor__isnull=False
+        id__in=records.values("period_id"), enrolment__kind=EnrolmentKind.ECT, mentor__isnull=False
     )
-    return Enrolment.objects.filter(id__in=assigned.values("mentor_id")).exclude(
-        id__in=visible_periods(lead_provider_id).values("enrolment_id")
-    )
+    # An enrolment the provider trains has a record (a visible period) of its own.
+    return Enrolment.objects.filter(id__in=assigned.values("mentor_id")).exclude(id__in=records.values("enrolment_id"))
 
 
 def unfunded_mentors(lead_provider_id) -> QuerySet[Participant]:
@@ -556,7 +596,20 @@ def training_records(lead_provider_id, **latest_period_conditions) -> QuerySet[T
     """The provider's latest period of every enrolment it can see: one row per training record, so a
     person who is both ECT and mentor has two. The conditions, if any, apply to that latest period
     (e.g. `schedule__cohort_id__in=[2024]`). Read it with the keys of ENROLMENT_VIEW_COLUMNS."""
-    # Filter after ranking: a condition inside the ranked query would pick a different "latest".
-    return TrainingPeriod.objects.filter(
-        id__in=latest_periods(lead_provider_id).values("id"), **latest_period_conditions
-    )
+    records = TrainingRecordVisibility.objects.filter(lead_provider_id=lead_provider_id)
+    return TrainingPeriod.objects.filter(id__in=records.values("period_id"), **latest_period_conditions)
+
+
+def visible_training_record_periods(
+    lead_provider_id, *, updated_since: datetime | None = None, **latest_period_conditions
+) -> QuerySet:
+    """The latest-period ids of the provider's training records (v1/v2 participants), in the lists'
+    order, read by an index range scan of the read model: by the person's creation (or, with
+    `updated_since`, inclusive, by the person's sync timestamp), then the enrolment's creation."""
+    records = visible_records(lead_provider_id, **latest_period_conditions)
+    person_key = "person_created_at"
+    if updated_since is not None:
+        records = records.filter(person_updated_at__gte=updated_since)
+        person_key = "person_updated_at"
+    ordered = records.order_by(person_key, "participant_id", "enrolment_created_at", "enrolment_id")
+    return ordered.values_list("period_id", flat=True)

@@ -33,6 +33,7 @@ from participants.models import (
     TrainingStatusChange,
     WithdrawalReason,
 )
+from visibility.changes import visibility_changed
 
 # The states that hold a participant's "slot" for a course and declaration type (rules §4.6). Kept
 # here as plain values because participants may not import the declarations app; they mirror the
@@ -69,7 +70,12 @@ def participant_merge(*, from_participant: Participant, to_participant: Particip
     )
     Participant.objects.filter(pk=to_participant.pk).update(updated_at=now)
     to_participant.updated_at = now
+    retired_id = from_participant.id
     from_participant.delete()
+    mentees = TrainingPeriod.objects.filter(mentor__participant=to_participant).values_list(
+        "enrolment__participant_id", flat=True
+    )
+    visibility_changed(participant_ids=[retired_id, to_participant.id, *mentees])
     return change
 
 
@@ -300,6 +306,7 @@ def _training_status_change(target: _ActionTarget, *, lead_provider: LeadProvide
     Enrolment.objects.filter(pk=enrolment.pk).update(training_status=status, updated_at=now)
     enrolment.training_status, enrolment.updated_at = status, now
     _touch(target.participant, now)
+    visibility_changed(participant_ids=[target.participant.pk])
     return enrolment
 
 
@@ -517,6 +524,7 @@ class _ScheduleMove:
             partnership_id=self.partnership.pk if moves_school_cohort else self.period.partnership_id,
         )
         _touch(self.target.participant, now)
+        visibility_changed(participant_ids=[self.target.participant.pk])
         return enrolment
 
 
@@ -680,9 +688,9 @@ def partnership_challenge(*, partnership: Partnership, reason: str) -> Partnersh
         SchoolCohort.objects.filter(school_id=partnership.school_id, cohort_id=partnership.cohort_id).update(
             induction_programme_choice=InductionProgrammeChoice.NO_EARLY_CAREER_TEACHERS, updated_at=now
         )
-    Participant.objects.filter(id__in=partnership.training_periods.values("enrolment__participant_id")).update(
-        updated_at=now
-    )
+    trained_here = Participant.objects.filter(id__in=partnership.training_periods.values("enrolment__participant_id"))
+    trained_here.update(updated_at=now)
+    visibility_changed(participant_ids=trained_here.values_list("id", flat=True))
     notices.cancel_partnership_reminder(partnership=partnership)
     return partnership
 
@@ -792,10 +800,12 @@ def _partnership_report(partnership: Partnership, *, delivery_partner: DeliveryP
     attached = _attach_unpartnered_periods(partnership, now=now)
     # Everyone who trains or trained at the school comes back in `updated_since` syncs, and so do the
     # mentors of the training the provider now sees (they may be its unfunded mentors from now on).
-    Participant.objects.filter(
+    touched = Participant.objects.filter(
         Q(id__in=TrainingPeriod.objects.filter(school_id=partnership.school_id).values("enrolment__participant_id"))
         | Q(id__in=Enrolment.objects.filter(id__in=[p.mentor_id for p in attached]).values("participant_id"))
-    ).update(updated_at=now)
+    )
+    touched.update(updated_at=now)
+    visibility_changed(participant_ids=touched.values_list("id", flat=True))
     notices.notify_partnership_reported(partnership=partnership)
     return partnership
 
@@ -902,6 +912,7 @@ def participant_leave_school(*, enrolment: Enrolment, end_date, reported_at: dat
         raise ServiceValidationError([("end_date", LEAVING_BEFORE_START)])
     leaving = _report_leaving(current, end=end, now=now, reported_at=reported_at or now)
     _touch(enrolment.participant, now)
+    visibility_changed(participant_ids=[enrolment.participant_id])
     return leaving
 
 
@@ -966,6 +977,7 @@ def participant_join_school(
     _touch(enrolment.participant, now)
     if mentor is not None:  # a mentor from another provider becomes an unfunded mentor of this one
         _touch_person(mentor.participant_id, now)
+    visibility_changed(participant_ids=[enrolment.participant_id, mentor.participant_id if mentor else None])
     return joining
 
 
@@ -989,6 +1001,7 @@ def training_period_assign_mentor(*, enrolment: Enrolment, mentor: Enrolment | N
     _touch(enrolment.participant, now)
     if mentor is not None:
         _touch_person(mentor.participant_id, now)
+    visibility_changed(participant_ids=[enrolment.participant_id, mentor.participant_id if mentor else None])
     return period
 
 
@@ -1007,6 +1020,7 @@ def participant_change_email(*, participant: Participant, email: str) -> Partici
     )
     participant.email = email
     participant.save(update_fields=["email"])  # moves updated_at (Timestamped)
+    visibility_changed(participant_ids=[participant.pk])
     return participant
 
 
@@ -1030,6 +1044,8 @@ def participant_correct_details(*, participant: Participant, full_name: str, trn
     if "trn" in changed:  # the early-roll-out list is by TRN
         for enrolment in participant.enrolments.filter(kind=EnrolmentKind.MENTOR):
             enrolment_refresh_mentor_completion(enrolment_id=enrolment.pk)
+    if changed:
+        visibility_changed(participant_ids=[participant.pk])
     return participant
 
 
@@ -1062,6 +1078,7 @@ def enrolment_refresh_mentor_completion(*, enrolment_id) -> Enrolment:
     enrolment.mentor_completion_date, enrolment.mentor_completion_reason = completion
     enrolment.save(update_fields=["mentor_completion_date", "mentor_completion_reason"])
     _touch(enrolment.participant, clock.now())
+    visibility_changed(participant_ids=[enrolment.participant_id])
     return enrolment
 
 
@@ -1098,6 +1115,7 @@ def training_period_change_email(*, enrolment: Enrolment, email: str) -> Trainin
     now = clock.now()
     period = _change_period(current, now=now, email=email)
     _touch(enrolment.participant, now)
+    visibility_changed(participant_ids=[enrolment.participant_id])
     return period
 
 
@@ -1119,9 +1137,11 @@ def school_update(*, school: School, **fields) -> School:
         setattr(school, field, value)
     school.save(update_fields=list(changed))
     if "urn" in changed:
-        Participant.objects.filter(
+        trained_here = Participant.objects.filter(
             id__in=TrainingPeriod.objects.filter(school=school).values("enrolment__participant_id")
-        ).update(updated_at=school.updated_at)
+        )
+        trained_here.update(updated_at=school.updated_at)
+        visibility_changed(participant_ids=trained_here.values_list("id", flat=True))
     return school
 
 
@@ -1183,6 +1203,12 @@ def lead_provider_update(*, lead_provider: LeadProvider, name: str) -> LeadProvi
         enrolment__training_periods__induction_status=InductionStatus.LEAVING,
     )
     Participant.objects.filter(id__in=transferred.values("enrolment__participant_id")).update(updated_at=now)
+    visibility_changed(
+        participant_ids=[
+            *lead_provider.declarations.values_list("participant_id", flat=True),
+            *transferred.values_list("enrolment__participant_id", flat=True),
+        ]
+    )
     return lead_provider
 
 

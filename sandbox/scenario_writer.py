@@ -54,6 +54,7 @@ from sandbox.scenario_schema import (
 )
 from statements.models import DEFAULT_CONTRACT_VERSION, ContractBand, EctContract, MentorContract, Statement
 from statements.models import StatementStatus as Status
+from visibility.services import visibility_rebuild
 
 # ---------------------------------------------------------------------------------------
 # Step 2: writing
@@ -965,4 +966,7 @@ def scenario_load(*, data: Any) -> ScenarioSummary:
     writer.run()
     if writer.errors:
         raise ScenarioError(writer.errors)  # leaving the atomic block with it rolls everything back
+    # Entries write rows directly (and may touch anyone: a challenged partnership, a merge), so the
+    # read model of visibility is recomputed whole, in the same transaction.
+    visibility_rebuild()
     return writer.summary

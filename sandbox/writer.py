@@ -67,6 +67,7 @@ from statements.models import (
     StatementStatus,
 )
 from statements.permissions import ensure_finance_group
+from visibility.services import visibility_refresh
 
 # ---------------------------------------------------------------------------------------
 # Writing to the database
@@ -433,6 +434,8 @@ def _save_participants(drafts: list[ParticipantDraft], stored: set) -> None:
         _insert(Partnership, rows.partnerships.values(), ignore_conflicts=True)
         for model, batch in rows.tables.items():
             TableWriter(model).write(batch)
+        # The rows bypass the services, so the batch brings the read model of visibility along itself.
+        visibility_refresh(participant_ids=[draft.id for draft in new])
 
 
 def _drop_dangling_duplicates(drafts: list[ParticipantDraft]) -> None:

@@ -13,6 +13,7 @@ NEVER_IMPORT = {
     "statements": {"sandbox", "api", "declarations", "jobs"},
     "declarations": {"sandbox", "api", "jobs"},
     "api": {"sandbox", "jobs"},
+    "visibility": {"sandbox", "api", "jobs"},
     # The job runner sits on top: it calls services of the apps below, nothing imports it but ecf/.
     "jobs": {"sandbox"},
 }
@@ -55,3 +56,39 @@ def test_the_check_sees_an_upward_import(tmp_path):
 def test_api_holds_no_sandbox_code():
     assert not (ROOT / "api" / "sandbox.py").exists()
     assert not (ROOT / "api" / "scenarios.py").exists()
+
+
+# The read model of visibility sits on both sides (docs/domain.md): its models, selectors and the
+# `visibility_changed` call are below every domain app and import none; its services, which
+# compute the rows from participants and declarations, are above them and subscribe at start-up.
+DOMAIN_APPS = {"participants", "statements", "declarations"}
+VISIBILITY_BELOW = ("models.py", "selectors.py", "changes.py")
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_the_lower_half_of_visibility_imports_no_domain_app():
+    offenders = {name: imported_apps(ROOT / "visibility" / name) & DOMAIN_APPS for name in VISIBILITY_BELOW}
+    assert offenders == dict.fromkeys(VISIBILITY_BELOW, set())
+
+
+def test_domain_apps_reach_the_read_model_only_through_its_lower_half():
+    allowed = {f"visibility.{name.removesuffix('.py')}" for name in VISIBILITY_BELOW}
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            module for module in imported_modules(path) if module.startswith("visibility") and module not in allowed
+        )
+        for app in DOMAIN_APPS
+        for path in (ROOT / app).rglob("*.py")
+        if "migrations" not in path.parts
+    }
+    assert {path: modules for path, modules in offenders.items() if modules} == {}

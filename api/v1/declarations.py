@@ -24,9 +24,10 @@ from api.v1.csv import csv_response, csv_schema_response
 from api.v3.declarations import DECLARATION_STATES, declaration_request_schema
 from api.views import ProviderViewSet, attributes_of, dry_run_requested
 from declarations import selectors
-from declarations.models import DeclarationState
+from declarations.models import Declaration, DeclarationState
 from declarations.services import declaration_submit, declaration_void
 from declarations.state_machine import Actor
+from ecf.planner import index_lookups
 from ecf.rfc3339 import format_timestamp
 from participants.models import CourseIdentifier, DeclarationType
 
@@ -117,30 +118,35 @@ def render_declaration(row: dict) -> dict:
 # --- Reads and writes shared with v2 (same behaviour, different shape) ---------------------------
 
 
-def filtered_declarations(request):
-    """The declarations the provider reads in v1/v2 under the request's filters, oldest first."""
+def filtered_declaration_ids(request):
+    """The ids of the declarations the provider reads in v1/v2 under the request's filters, oldest first."""
     filters = ParticipantDeclarationFilterSet(request.query_params)
-    declarations = selectors.visible_declarations(
+    return selectors.visible_declaration_ids(
         request.user.id,
         include_leaving=False,  # v1/v2 never show a leaver's old declarations (api.md §15)
         participant_ids=_as_list(filters["participant_id"]),
         updated_after=filters["updated_since"],  # strict in v1/v2 (api.md §6.2)
+        statement_ids=_as_list(filters["statement_id"]),
     )
-    statement_id = filters["statement_id"]
-    if statement_id is not None:
-        declarations = selectors.on_statements(declarations, request.user.id, [statement_id])
-    return declarations.order_by("created_at", "id")
+
+
+def filtered_declarations(request):
+    """The declarations the provider reads in v1/v2 under the request's filters, oldest first."""
+    return Declaration.objects.filter(id__in=filtered_declaration_ids(request)).order_by("created_at", "id")
 
 
 def _as_list(value) -> list | None:
     return None if value is None else [value]
 
 
-def declaration_page(request):
+def declaration_page(request) -> list[dict]:
     """A page of DECLARATION_COLUMNS rows of the list."""
-    declarations = filtered_declarations(request)
-    page = parse_page(request.query_params)
-    return page.slice(declarations.values(*DECLARATION_COLUMNS))
+    # The page is cut from the read model's range scan, then only its rows are read whole, by primary key.
+    ids = filtered_declaration_ids(request)
+    page_ids = list(parse_page(request.query_params).slice(ids))
+    rows = Declaration.objects.filter(id__one_of=page_ids).order_by("created_at", "id").values(*DECLARATION_COLUMNS)
+    with index_lookups():
+        return list(rows)
 
 
 def declaration_csv(request, render):

@@ -36,8 +36,9 @@ from api.v3.participants import (
 )
 from api.views import ProviderViewSet, dry_run_capable, participant_action
 from ecf.db_functions import Rfc3339
+from ecf.planner import index_lookups
 from participants import selectors
-from participants.models import EnrolmentKind, TrainingStatus
+from participants.models import EnrolmentKind, TrainingPeriod, TrainingStatus
 
 # Exactly what a flat item shows, under the keys of the v3 enrolment view (ENROLMENT_VIEW_COLUMNS)
 # that api/representations.py reads, plus the person's name; `last_updated_at` is the latest of the
@@ -183,10 +184,20 @@ def filtered_training_records(request):
 
 
 def training_records_response(view, request):
-    """GET …/participants/ecf (and the undocumented …/participants alias)."""
-    records = filtered_training_records(request)
-    page = parse_page(request.query_params)
-    rows = page.slice(training_record_rows(records))
+    """GET …/participants/ecf (and the undocumented …/participants alias): the page is cut from the
+    read model's range scan, then only its rows are read whole, in the same order."""
+    filters = TrainingRecordFilterSet(request.query_params)
+    updated_since = filters["updated_since"]
+    periods = selectors.visible_training_record_periods(
+        request.user.id, updated_since=updated_since, **cohort_condition(filters["cohort"], "schedule__cohort_id")
+    )
+    page_periods = list(parse_page(request.query_params).slice(periods))
+    person_key = "enrolment__participant__created_at" if updated_since is None else "enrolment__participant__updated_at"
+    records = TrainingPeriod.objects.filter(id__one_of=page_periods).order_by(
+        person_key, "enrolment__participant_id", "enrolment__created_at", "enrolment_id"
+    )
+    with index_lookups():  # the page's rows by primary key (ecf.planner)
+        rows = list(training_record_rows(records))
     return view.respond([render_training_record(row) for row in rows])
 
 

@@ -8,16 +8,18 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 
+from api.cursor import cursor_page, parse_cursor, respond_with_next
 from api.filters import CohortsFilter, ContractFilterSet, UpdatedSinceFilter, UUIDsFilter
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
+    CURSOR_PAGE_PARAMETER,
     DRY_RUN_PARAMETER,
     NOT_FOUND,
-    PAGE_PARAMETER,
     UNAUTHORISED,
     UNPROCESSABLE,
     UUID_PATH_PARAMETER,
+    WalkLinksSerializer,
 )
 from api.views import ProviderViewSet, attributes_of, dry_run_requested
 from declarations import selectors
@@ -33,6 +35,7 @@ from declarations.selectors import own_declaration
 from declarations.services import declaration_submit, declaration_void
 from declarations.state_machine import Actor
 from ecf.db_functions import Rfc3339
+from ecf.planner import index_lookups
 from ecf.rfc3339 import format_timestamp
 from participants.models import CourseIdentifier, DeclarationType
 
@@ -83,6 +86,7 @@ class ParticipantDeclarationResponseSerializer(serializers.Serializer):
 
 class ParticipantDeclarationListResponseSerializer(serializers.Serializer):
     data = ParticipantDeclarationSerializer(many=True)
+    links = WalkLinksSerializer(required=False, help_text="Only in a `page[cursor]` walk.")
 
 
 class ParticipantDeclarationFilterSet(ContractFilterSet):
@@ -279,32 +283,40 @@ class ParticipantDeclarationViewSet(ProviderViewSet):
         summary="List participant declarations",
         operation_id="participant_declarations_list",
         tags=["Participant declarations"],
-        parameters=[PAGE_PARAMETER],
+        parameters=[CURSOR_PAGE_PARAMETER],
         responses={200: ParticipantDeclarationListResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
         filters = ParticipantDeclarationFilterSet(request.query_params)
         page = parse_page(request.query_params)
-        declarations = selectors.visible_declarations(
+        declarations = selectors.visible_declaration_ids(
             request.user.id,
             # Declarations have no default cohort restriction (api.md §6.3).
             cohorts=filters["cohort"],
             participant_ids=filters["participant_id"],
             delivery_partner_ids=filters["delivery_partner_id"],
             updated_since=filters["updated_since"],
+            statement_ids=filters["statement_id"],
         )
-        statement_ids = filters["statement_id"]
-        if statement_ids is not None:
-            declarations = selectors.on_statements(declarations, request.user.id, statement_ids)
         # The page is cut on the sort keys alone, then only its rows are read whole: sorting every
         # visible declaration with all its columns spilled to disk on a large provider (docs/benchmarks.md).
-        page_ids = page.slice(declarations.order_by("created_at", "id").values("id"))
+        cursor = parse_cursor(request.query_params)
+        if cursor is not None:  # a change-cursor walk
+            page_ids, following = cursor_page(
+                declarations, cursor, key=("created_at", "declaration_id"), per_page=page.per_page
+            )
+        else:
+            page_ids = list(page.slice(declarations))  # a list: a subquery made the planner scan every row
         rows = (
-            Declaration.objects.filter(id__in=page_ids)
+            Declaration.objects.filter(id__one_of=page_ids)
             .order_by("created_at", "id")
             .values(*DECLARATION_COLUMNS, **DECLARATION_TIMESTAMPS)
         )
-        return self.respond(render_declarations(list(rows)))
+        with index_lookups():  # the page's rows by primary key (ecf.planner)
+            rows = list(rows)
+        if cursor is not None:
+            return respond_with_next(render_declarations(rows), request, following)
+        return self.respond(render_declarations(rows))
 
     @extend_schema(
         summary="Retrieve a single participant declaration",

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 
 from api import representations as rep
+from api.cursor import cursor_page, parse_cursor, respond_with_next
 from api.filters import (
     CohortsFilter,
     ContractFilterSet,
@@ -17,12 +18,13 @@ from api.filters import (
 from api.pagination import parse_page
 from api.schema import (
     BAD_REQUEST,
+    CURSOR_PAGE_PARAMETER,
     DRY_RUN_PARAMETER,
     NOT_FOUND,
-    PAGE_PARAMETER,
     UNAUTHORISED,
     UNPROCESSABLE,
     UUID_PATH_PARAMETER,
+    WalkLinksSerializer,
     sort_parameter,
 )
 from api.v3.declarable import DeclarableResponseSerializer, render_declarable
@@ -45,6 +47,7 @@ SCHEDULE_IDENTIFIERS = [
 ]
 PARTICIPANT_STATUSES = ["active", "joining", "leaving", "left", "withdrawn"]
 SORT_KEYS = {"created_at": "created_at", "updated_at": "updated_at"}
+CURSOR_ORDER = ["created_at", "id"]
 
 
 # --- The shape, for the schema -----------------------------------------------------------
@@ -112,6 +115,7 @@ class ParticipantResponseSerializer(serializers.Serializer):
 
 class ParticipantListResponseSerializer(serializers.Serializer):
     data = ParticipantSerializer(many=True)
+    links = WalkLinksSerializer(required=False, help_text="Only in a `page[cursor]` walk.")
 
 
 class ParticipantFilterSet(ContractFilterSet):
@@ -285,7 +289,7 @@ class ParticipantViewSet(ProviderViewSet):
         summary="Retrieve multiple participants",
         operation_id="participants_list",
         tags=["ECF participants"],
-        parameters=[PAGE_PARAMETER, sort_parameter(list(SORT_KEYS), "")],
+        parameters=[CURSOR_PAGE_PARAMETER, sort_parameter(list(SORT_KEYS), "")],
         responses={200: ParticipantListResponseSerializer, 400: BAD_REQUEST, 401: UNAUTHORISED},
     )
     def list(self, request):
@@ -296,16 +300,21 @@ class ParticipantViewSet(ProviderViewSet):
         training_status = filters["training_status"]
         if training_status is not None:
             latest_period_conditions["training_status"] = training_status
-        people = selectors.visible_participants(lead_provider.id, **latest_period_conditions)
         updated_since = filters["updated_since"]
-        if updated_since is not None:
-            people = people.filter(updated_at__gte=updated_since)
         from_ids = filters["from_participant_id"]
-        if from_ids is not None:
-            people = people.filter(id_changes__from_participant_id__in=from_ids)
-        order = parse_sort(request.query_params.get("sort"), SORT_KEYS) or ["created_at"]
-        page_ids = page.slice(people.order_by(*order, "id").values("id"))
-        return self.respond(render_participants(lead_provider.id, page_ids, [*order, "id"]))
+        order = [*(parse_sort(request.query_params.get("sort"), SORT_KEYS) or ["created_at"]), "id"]
+        cursor = parse_cursor(request.query_params)
+        people = selectors.visible_participant_ids(
+            lead_provider.id,
+            order=order,
+            updated_since=updated_since,
+            from_participant_ids=from_ids,
+            **latest_period_conditions,
+        )
+        if cursor is not None:  # a change-cursor walk: creation order, whatever `sort` says
+            ids, following = cursor_page(people, cursor, key=("created_at", "participant_id"), per_page=page.per_page)
+            return respond_with_next(render_participants(lead_provider.id, ids, CURSOR_ORDER), request, following)
+        return self.respond(render_participants(lead_provider.id, page.slice(people), order))
 
     @extend_schema(
         summary="Retrieve a single participant",

@@ -1,11 +1,13 @@
-"""`make bench`: the list endpoints, declaration submission and statement calculation at benchmark
-scale, each against its floor measured in the same run, on the same server and data (issue 9).
+"""`make bench`: the list endpoints, declaration submission and statement calculation at 20,000 and
+60,000 participants (and SCALE, if given), each against its floor measured in the same run, on the
+same server and data, endpoint and floor alternating (A B A B) on warm workers (issues 9, 19). The
+whole bench runs twice; a target counts as met when both runs meet it.
 
-    .venv/bin/python scripts/bench/run.py [--runs 5] [--output docs/benchmarks.md]
+    .venv/bin/python scripts/bench/run.py [--runs 3] [--scale 200000] [--output docs/benchmarks.md]
 
 ECF_BENCH_DIR (default /tmp/ecf-bench) holds a persistent PostgreSQL cluster with a template
-database seeded at benchmark scale (`seed_sandbox --participants 60000`); it is built on the first
-run and reused while seeded at the same scale. Each run copies the template into a fresh database,
+database per scale (`seed_sandbox --participants N`); each is built on first use and reused. Each
+run copies the template into a fresh database,
 serves it with scripts/serve.sh (gunicorn, WEB_CONCURRENCY workers as `make serve`) with the
 floors switched on (BENCHMARK_FLOOR=true) and the rate limit off, measures over HTTP on
 127.0.0.1, stops the server and the cluster, and writes the table.
@@ -30,8 +32,13 @@ import psycopg  # noqa: E402  (the project's own driver, from its virtual enviro
 from cluster import RUN_DB, TEMPLATE_DB, Cluster  # noqa: E402
 from server import ROOT, Server, environment, manage, rss_kib  # noqa: E402
 
-PARTICIPANTS = 60_000
+PARTICIPANTS = 60_000  # the scale of the POST and statement figures
+BASE_SCALE = 20_000  # growth is measured against this scale
+SCALES = (20_000, 60_000)  # `make bench SCALE=200000` adds a scale
+BENCH_RUNS = 2  # the whole bench runs twice; a target counts as met when both runs meet it
 SEED = 1
+PAGE_PAIRS = 15  # A B pairs of single requests for a page figure
+POLL_ROWS = 20  # an updated_since poll returning about this many people
 PER_PAGE = 3000
 PAGE_REQUESTS = 10  # single-page figure: at least 10 requests per run
 SEQUENTIAL_POSTS = 500
@@ -42,6 +49,12 @@ QUERY_HEADER = "X-Bench-Count-Queries"
 
 PARTICIPANTS_V3 = "/api/v3/participants/ecf"
 DECLARATIONS_V3 = "/api/v3/participant-declarations"
+# The rewrite's v3 (issue 15), served at /api/v3/ to a rewrite-flavoured provider (api/flavours.py).
+PARTICIPANTS_RECT = "/api/v3/participants"
+DECLARATIONS_RECT = "/api/v3/participant-declarations"
+REWRITE_FLAVOUR = "rect"  # participants.models.ContractFlavour.REWRITE
+# The sandbox's rewrite-flavoured providers (sandbox.world.REWRITE_FLAVOURED_PROVIDERS).
+REWRITE_FLAVOURED_PROVIDERS = ("Capita", "Teach First")
 PARTICIPANTS_V1_CSV = "/api/v1/participants/ecf.csv"
 FLOOR = "/_bench/floor"
 
@@ -62,10 +75,11 @@ def summary(values: list[float]) -> dict:
 
 
 class Bench:
-    def __init__(self, server: Server, token: str, small_token: str, runs: int):
+    def __init__(self, server: Server, token: str, small_token: str, runs: int, rect_token: str | None = None):
         self.server = server
         self.token = token
         self.small_token = small_token
+        self.rect_token = rect_token
         self.runs = runs
         self.results: dict[str, dict] = {}
 
@@ -76,11 +90,11 @@ class Bench:
         return answer
 
     # 1, 2: full syncs ---------------------------------------------------------------------------
-    def full_sync(self, path: str) -> tuple[float, int, int]:
+    def full_sync(self, path: str, token: str | None = None) -> tuple[float, int, int]:
         """Every page until a short one: (seconds, pages, items)."""
         total, pages, items, number = 0.0, 0, 0, 1
         while True:
-            answer = self.get(page_path(path, number))
+            answer = self.get(page_path(path, number), token=token)
             total += answer.seconds
             pages += 1
             count = len(json.loads(answer.body)["data"])
@@ -100,34 +114,32 @@ class Bench:
                 return number
             number += 1
 
-    def measure_full_sync(self, key: str, path: str) -> None:
-        pages = self.check_pages_identical(path)
+    def measure_full_sync(self, key: str, path: str, floor: str | None = None, token: str | None = None) -> None:
+        """`floor` and `token` for the rewrite's flavour: its floor is the original's of the same rows
+        (the rewrite's body differs in a few fields, so the pages are not byte-compared)."""
+        pages = self.check_pages_identical(path) if floor is None else self.full_sync(path, token)[1]
+        floor = floor or floor_of(path)
         real_runs, floor_runs, items = [], [], 0
         for run in range(self.runs):
-            order = [(path, real_runs), (floor_of(path), floor_runs)]
+            order = [(path, real_runs), (floor, floor_runs)]
             for target, into in order if run % 2 == 0 else reversed(order):
-                seconds, _, items = self.full_sync(target)
+                seconds, _, items = self.full_sync(target, token)
                 into.append(seconds)
         self.results[key] = {"real": summary(real_runs), "floor": summary(floor_runs), "pages": pages, "items": items}
 
-    # 3: one page --------------------------------------------------------------------------------
-    def measure_page(self, key: str, path: str) -> None:
-        real_medians, floor_medians, real_worst, floor_worst = [], [], [], []
-        for _ in range(self.runs):
-            for target, medians, worst in [
-                (path, real_medians, real_worst),
-                (floor_of(path), floor_medians, floor_worst),
-            ]:
-                times = [self.get(page_path(target, 1)).seconds for _ in range(PAGE_REQUESTS)]
-                medians.append(statistics.median(times))
-                worst.append(max(times))
-        self.results[key] = {
-            "real": summary(real_medians),
-            "floor": summary(floor_medians),
-            "real_worst": max(real_worst),
-            "floor_worst": max(floor_worst),
-            "requests_per_run": PAGE_REQUESTS,
-        }
+    # 3: one page, and a poll ------------------------------------------------------------------
+    def measure_page(
+        self, key: str, path: str, pairs: int = PAGE_PAIRS, floor_path: str | None = None, token: str | None = None
+    ) -> None:
+        """Single requests, endpoint and floor alternating (A B, then B A), on warm workers."""
+        real, floor = [], []
+        pairs = max(pairs, self.runs)
+        for number in range(pairs):
+            order = [(path, real), (floor_path or floor_of(path), floor)]
+            for target, into in order if number % 2 == 0 else reversed(order):
+                into.append(self.get(target, token=token).seconds)
+        rows = len(json.loads(self.get(path, token=token).body)["data"])
+        self.results[key] = {"real": summary(real), "floor": summary(floor), "requests": pairs, "rows": rows}
 
     # 4: CSV -------------------------------------------------------------------------------------
     def csv_download(self, path: str, token: str) -> tuple[float, int, int]:
@@ -159,13 +171,16 @@ class Bench:
         if self.get(path).body != self.get(floor_of(path)).body:
             raise SystemExit(f"make bench: the floor of {path} differs from the endpoint")
         real, floor, real_rss, floor_rss, small_rss = [], [], [], [], []
+        # Time on warm workers, alternating; memory from fresh workers (a warm one keeps its heap).
+        for number in range(self.runs):
+            order = [(path, real), (floor_of(path), floor)]
+            for target, into in order if number % 2 == 0 else reversed(order):
+                into.append(self.get(target).seconds)
         size = small_size = 0
-        for _ in range(self.runs):
-            seconds, size, growth = self.csv_download(path, self.token)
-            real.append(seconds)
+        for _ in range(1):
+            _, size, growth = self.csv_download(path, self.token)
             real_rss.append(growth)
-            seconds, _, growth = self.csv_download(floor_of(path), self.token)
-            floor.append(seconds)
+            _, _, growth = self.csv_download(floor_of(path), self.token)
             floor_rss.append(growth)
             _, small_size, growth = self.csv_download(path, self.small_token)
             small_rss.append(growth)
@@ -347,142 +362,279 @@ def machine(connection, workers: str) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
-    parser.add_argument("--json", default=None, help="where to write the raw figures (default: ECF_BENCH_DIR)")
-    parser.add_argument(
-        "--only",
-        default=None,
-        help="comma list of the steps to measure (e.g. 5, the declaration POST); prints the figures as JSON "
-        "and leaves docs/benchmarks.md alone",
-    )
-    args = parser.parse_args()
-    if args.runs < 5:
-        print("make bench: fewer than 5 runs; the table will say so", file=sys.stderr)
+POLL_SINCE_SQL = """
+SELECT to_char(date_trunc('second', updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+FROM visibility_participantvisibility WHERE lead_provider_id = %(provider)s
+ORDER BY updated_at DESC OFFSET %(rows)s LIMIT 1
+"""
 
-    bench_dir = Path(os.environ.get("ECF_BENCH_DIR", "/tmp/ecf-bench"))
-    cluster = Cluster(bench_dir)
+
+def rewrite_flavoured_provider(connection, providers: list) -> dict:
+    """The largest of the sandbox's rewrite-flavoured providers, flavoured so in the run's copy (a
+    template seeded before the flavour existed has none)."""
+    connection.execute(
+        "UPDATE participants_leadprovider SET contract_flavour = %s WHERE name = ANY(%s)",
+        [REWRITE_FLAVOUR, list(REWRITE_FLAVOURED_PROVIDERS)],
+    )
+    _, name, people = next(row for row in providers if row[1] in REWRITE_FLAVOURED_PROVIDERS)
+    return {"name": name, "people": people}
+
+
+def template_of(scale: int) -> str:
+    """One template database per scale."""
+    return f"{TEMPLATE_DB}_{scale}"
+
+
+def ensure_template(cluster: Cluster, scale: int, query_log: Path) -> None:
+    database = template_of(scale)
+    env = environment(cluster.url(database), query_log)
+    marker = cluster.directory / f"seeded_{scale}.json"
+    if marker.exists() and cluster.has_database(database):
+        print(f"make bench: reusing the {scale:,} template; applying any new migrations", flush=True)
+        manage(env, "migrate", "--no-input")
+        return
+    print(f"make bench: seeding {scale:,} participants (minutes, once)", flush=True)
+    cluster.psql(f"DROP DATABASE IF EXISTS {database}")
+    cluster.psql(f"CREATE DATABASE {database}")
+    manage(env, "migrate", "--no-input")
+    # The template is a sandbox, not production: seed_sandbox refuses ECF_ENV=production (issue 12.7).
+    seed_env = {**env, "ECF_ENV": "development", "DEBUG": "false"}
+    manage(seed_env, "seed_sandbox", "--participants", str(scale), "--seed", str(SEED))
+    marker.write_text(json.dumps({"participants": scale, "seed": SEED}))
+
+
+def plans(env: dict, token: str, paths: list[str]) -> dict:
+    import subprocess  # noqa: PLC0415
+
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), str(Path(__file__).with_name("plans.py")), token, *paths],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "ecf.settings"},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"make bench: plans failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def bench_scale(
+    cluster: Cluster, scale: int, runs: int, *, writes: bool, with_plans: bool, only: set[str] | None = None
+) -> dict:
+    """One scale of one bench run: a fresh copy of the template, served, measured, stopped. `only`:
+    the steps to measure (all when None)."""
+    bench_dir = cluster.directory
     query_log = bench_dir / "queries.jsonl"
     workers = os.environ.get("WEB_CONCURRENCY", "4")
     started = time.perf_counter()
-    print(f"make bench: cluster in {bench_dir}", flush=True)
-    cluster.start()
-    server = None
+    cluster.psql(f"DROP DATABASE IF EXISTS {RUN_DB} WITH (FORCE)")
+    cluster.psql(f"CREATE DATABASE {RUN_DB} TEMPLATE {template_of(scale)}")
+    cluster.psql("VACUUM ANALYZE", database=RUN_DB)
+    env = environment(cluster.url(RUN_DB), query_log, WEB_CONCURRENCY=workers)
+    with psycopg.connect(f"host={bench_dir} dbname={RUN_DB} user=postgres", autocommit=True) as connection:
+        providers = connection.execute(PROVIDERS_BY_SIZE_SQL).fetchall()
+        (largest_id, largest, largest_people), (_, smallest, smallest_people) = providers[0], providers[-1]
+        candidates = submission_candidates(connection, largest_id) if writes else []
+        statement = connection.execute(STATEMENT_SQL, {"provider": largest_id}).fetchone() if writes else None
+        since = connection.execute(POLL_SINCE_SQL, {"provider": largest_id, "rows": POLL_ROWS}).fetchone()[0]
+        description = machine(connection, workers)
+        rect = rewrite_flavoured_provider(connection, providers)
+        totals = {
+            table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("participants_participant", "declarations_declaration")
+        }
+    token = manage(env, "create_api_token", largest).strip().splitlines()[-1]
+    small_token = manage(env, "create_api_token", smallest).strip().splitlines()[-1]
+    rect_token = manage(env, "create_api_token", rect["name"]).strip().splitlines()[-1]
+    poll = f"{PARTICIPANTS_V3}?filter[updated_since]={since}"
+    poll_rect = f"{PARTICIPANTS_RECT}?filter[updated_since]={since}"
+    if query_log.exists():
+        query_log.unlink()
+    server = Server(env, bench_dir / "gunicorn.log")
+    server.start()
     try:
-        template_env = environment(cluster.url(TEMPLATE_DB), query_log)
-        if cluster.seeded(PARTICIPANTS, SEED):
-            print("make bench: reusing the seeded template; applying any new migrations", flush=True)
-            manage(template_env, "migrate", "--no-input")
-        else:
-            print(f"make bench: seeding {PARTICIPANTS} participants (a few minutes, once)", flush=True)
-            cluster.fresh_template()
-            manage(template_env, "migrate", "--no-input")
-            # The template is a sandbox, not production: seed_sandbox refuses ECF_ENV=production (issue 12.7).
-            seed_env = {**template_env, "ECF_ENV": "development", "DEBUG": "false"}
-            manage(seed_env, "seed_sandbox", "--participants", str(PARTICIPANTS), "--seed", str(SEED))
-            cluster.mark_seeded(PARTICIPANTS, SEED)
-        copy_seconds = cluster.fresh_run_database()
-        print(f"make bench: run database copied from the template in {copy_seconds:.1f}s", flush=True)
-
-        env = environment(cluster.url(RUN_DB), query_log, WEB_CONCURRENCY=workers)
-        with psycopg.connect(f"host={bench_dir} dbname={RUN_DB} user=postgres", autocommit=True) as connection:
-            providers = connection.execute(PROVIDERS_BY_SIZE_SQL).fetchall()
-            (largest_id, largest, largest_people), (_, smallest, smallest_people) = providers[0], providers[-1]
-            candidates = submission_candidates(connection, largest_id)
-            statement_id, statement_cohort, cohort_declarations = connection.execute(
-                STATEMENT_SQL, {"provider": largest_id}
-            ).fetchone()
-            description = machine(connection, workers)
-            totals = {
-                table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("participants_participant", "declarations_declaration")
-            }
-        token = manage(env, "create_api_token", largest).strip().splitlines()[-1]
-        small_token = manage(env, "create_api_token", smallest).strip().splitlines()[-1]
-
-        if query_log.exists():
-            query_log.unlink()
-        server = Server(env, bench_dir / "gunicorn.log")
-        server.start()
-        bench = Bench(server, token, small_token, args.runs)
-        only = set(args.only.split(",")) if args.only else None
-        print("make bench: warming up", flush=True)
-        if only is None or not only <= {"5"}:
+        bench = Bench(server, token, small_token, runs, rect_token)
+        print(f"make bench: {scale:,}: warming up", flush=True)
+        if only is None or not only <= {"5"}:  # the POST figure warms its own workers
             bench.full_sync(PARTICIPANTS_V3)
             bench.full_sync(floor_of(PARTICIPANTS_V3))
             bench.full_sync(DECLARATIONS_V3)
             bench.full_sync(floor_of(DECLARATIONS_V3))
-
+        for path in (page_path(PARTICIPANTS_V3, 1, 1), poll, page_path(DECLARATIONS_V3, 1, 1)):
+            if bench.get(path).body != bench.get(floor_of(path)).body:
+                raise SystemExit(f"make bench: the floor of {path} differs from the endpoint")
         steps = [
             ("1", lambda: bench.measure_full_sync("1", PARTICIPANTS_V3)),
             ("2", lambda: bench.measure_full_sync("2", DECLARATIONS_V3)),
-            ("3", lambda: bench.measure_page("3", PARTICIPANTS_V3)),
+            ("3", lambda: bench.measure_page("3", page_path(PARTICIPANTS_V3, 1))),
+            ("3a", lambda: bench.measure_page("3a", page_path(PARTICIPANTS_V3, 1, 1))),
+            ("3b", lambda: bench.measure_page("3b", poll)),
+            ("3c", lambda: bench.measure_page("3c", page_path(DECLARATIONS_V3, 1, 1))),
             ("4", lambda: bench.measure_csv("4", PARTICIPANTS_V1_CSV)),
-            ("5", lambda: bench.measure_submission("5", candidates)),
-            ("6", lambda: bench.measure_statement("6", statement_id, cohort_declarations)),
+            # The rewrite's flavour, for its largest provider, against the original's floor of the same rows.
+            (
+                "7",
+                lambda: bench.measure_full_sync(
+                    "7", PARTICIPANTS_RECT, floor=floor_of(PARTICIPANTS_V3), token=rect_token
+                ),
+            ),
+            (
+                "7a",
+                lambda: bench.measure_page(
+                    "7a",
+                    page_path(PARTICIPANTS_RECT, 1, 1),
+                    floor_path=floor_of(page_path(PARTICIPANTS_V3, 1, 1)),
+                    token=rect_token,
+                ),
+            ),
+            (
+                "7b",
+                lambda: bench.measure_page(
+                    "7b",
+                    page_path(PARTICIPANTS_RECT, 1),
+                    floor_path=floor_of(page_path(PARTICIPANTS_V3, 1)),
+                    token=rect_token,
+                ),
+            ),
+            (
+                "8",
+                lambda: bench.measure_full_sync(
+                    "8", DECLARATIONS_RECT, floor=floor_of(DECLARATIONS_V3), token=rect_token
+                ),
+            ),
+            (
+                "8a",
+                lambda: bench.measure_page(
+                    "8a",
+                    page_path(DECLARATIONS_RECT, 1, 1),
+                    floor_path=floor_of(page_path(DECLARATIONS_V3, 1, 1)),
+                    token=rect_token,
+                ),
+            ),
         ]
+        if writes:
+            steps += [
+                ("5", lambda: bench.measure_submission("5", candidates)),
+                ("6", lambda: bench.measure_statement("6", statement[0], statement[2])),
+            ]
         for key, step in steps:
             if only is not None and key not in only:
                 continue
             step_started = time.perf_counter()
             step()
-            print(f"make bench: {key} measured in {time.perf_counter() - step_started:.0f}s", flush=True)
-
-        print("make bench: counting queries", flush=True)
-        spare = candidates[-1]
-        for label, method, path, body in [
-            ("v3 participants, 1 row", "GET", page_path(PARTICIPANTS_V3, 1, 1), None),
-            ("v3 participants, 3000 rows", "GET", page_path(PARTICIPANTS_V3, 1), None),
-            ("v3 declarations, 1 row", "GET", page_path(DECLARATIONS_V3, 1, 1), None),
-            ("v3 declarations, 3000 rows", "GET", page_path(DECLARATIONS_V3, 1), None),
-            ("v1 participants CSV", "GET", PARTICIPANTS_V1_CSV, None),
-            (
-                "declaration POST",
-                "POST",
-                DECLARATIONS_V3,
-                json.dumps({"data": {"type": "participant-declaration", "attributes": spare}}).encode(),
-            ),
-            ("statement calculation", "GET", f"/_bench/statements/{statement_id}/calculation", None),
-            ("floor: v3 participants, 3000 rows", "GET", page_path(floor_of(PARTICIPANTS_V3), 1), None),
-            ("floor: v3 declarations, 3000 rows", "GET", page_path(floor_of(DECLARATIONS_V3), 1), None),
-            ("floor: v1 participants CSV", "GET", floor_of(PARTICIPANTS_V1_CSV), None),
-            ("floor: statement aggregate", "GET", f"{FLOOR}/statements/{statement_id}/aggregate", None),
-        ]:
-            if only is None or label == "declaration POST":
-                bench.count_queries(label, method, path, body)
-        time.sleep(0.5)
-        queries = {}
-        for line in query_log.read_text().splitlines():
-            entry = json.loads(line)
-            queries[entry["label"]] = entry["queries"]
+            print(f"make bench: {scale:,}: {key} measured in {time.perf_counter() - step_started:.0f}s", flush=True)
     finally:
-        if server is not None:
-            server.stop()
+        server.stop()
+    scan_nodes = {}
+    if with_plans:
+        print(f"make bench: {scale:,}: plans", flush=True)
+        scan_nodes = plans(
+            env,
+            token,
+            [
+                page_path(PARTICIPANTS_V3, 1, 1),
+                page_path(PARTICIPANTS_V3, 5, 3000),
+                poll,
+                page_path(DECLARATIONS_V3, 1, 1),
+                page_path(DECLARATIONS_V3, 10, 3000),
+                page_path("/api/v1/participant-declarations", 1, 1),
+                PARTICIPANTS_V1_CSV,
+            ],
+        )
+        scan_nodes |= plans(
+            env, rect_token, [page_path(PARTICIPANTS_RECT, 1, 1), page_path(PARTICIPANTS_RECT, 2), poll_rect]
+        )
+    return {
+        "results": bench.results,
+        "context": {
+            "scale": scale,
+            "machine": description,
+            "largest": {"name": largest, "people": largest_people},
+            "smallest": {"name": smallest, "people": smallest_people},
+            "rect": rect,
+            "totals": totals,
+            "poll_since": since,
+            "plans": scan_nodes,
+            "seconds": time.perf_counter() - started,
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3, help="A B repetitions of each figure within a bench run")
+    parser.add_argument("--scale", type=int, default=int(os.environ.get("SCALE") or 0) or None)
+    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--json", default=None, help="where to write the raw figures (default: ECF_BENCH_DIR)")
+    parser.add_argument("--no-writes", action="store_true", help="skip the POST and statement figures")
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="comma list of the steps to measure (e.g. 5, the declaration POST, or 3a,3b): one run at --scale "
+        "(default: the POST's scale), prints the figures as JSON and leaves docs/benchmarks.md alone",
+    )
+    args = parser.parse_args()
+    if args.only:
+        only_bench(args)
+        return
+    scales = sorted({*SCALES, *([args.scale] if args.scale else [])})
+
+    bench_dir = Path(os.environ.get("ECF_BENCH_DIR", "/tmp/ecf-bench"))
+    cluster = Cluster(bench_dir)
+    started = time.perf_counter()
+    print(f"make bench: cluster in {bench_dir}; scales {scales}; {BENCH_RUNS} runs", flush=True)
+    cluster.start()
+    bench_runs = []
+    try:
+        for scale in scales:
+            ensure_template(cluster, scale, bench_dir / "queries.jsonl")
+        for run in range(1, BENCH_RUNS + 1):
+            print(f"make bench: run {run} of {BENCH_RUNS}", flush=True)
+            bench_runs.append(
+                {
+                    str(scale): bench_scale(
+                        cluster,
+                        scale,
+                        args.runs,
+                        writes=scale == PARTICIPANTS and not args.no_writes,
+                        with_plans=run == 1,
+                    )
+                    for scale in scales
+                }
+            )
+    finally:
         cluster.stop()
 
     context = {
-        "machine": description,
         "runs": args.runs,
-        "largest": {"name": largest, "people": largest_people},
-        "smallest": {"name": smallest, "people": smallest_people},
-        "totals": totals,
-        "statement": {"id": statement_id, "cohort": statement_cohort},
-        "queries": queries,
+        "bench_runs": BENCH_RUNS,
+        "scales": scales,
+        "base_scale": BASE_SCALE,
         "seconds": time.perf_counter() - started,
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
     }
-    if only is not None:
-        print(json.dumps({"results": bench.results, "queries": queries}, indent=2, default=str))
-        return
+    # The raw figures first, so the table can be re-rendered (scripts/bench/report.py) without a new run.
+    figures = Path(args.json) if args.json else bench_dir / "figures.json"
+    figures.write_text(json.dumps({"runs": bench_runs, "context": context}, indent=2, default=str))
     from report import render  # noqa: PLC0415  (beside this file)
 
-    Path(args.output).write_text(render(bench.results, context))
-    # The raw figures too, so the table can be re-rendered (scripts/bench/report.py) without a new run.
-    figures = Path(args.json) if args.json else bench_dir / "figures.json"
-    figures.write_text(json.dumps({"results": bench.results, "context": context}, indent=2, default=str))
+    Path(args.output).write_text(render(bench_runs, context))
     print(f"make bench: wrote {args.output} in {context['seconds']:.0f}s", flush=True)
+
+
+def only_bench(args) -> None:
+    """A quick loop for one helper's figure: one scale, one run, the figures printed as JSON."""
+    only = set(args.only.split(","))
+    scale = args.scale or PARTICIPANTS
+    cluster = Cluster(Path(os.environ.get("ECF_BENCH_DIR", "/tmp/ecf-bench")))
+    cluster.start()
+    try:
+        ensure_template(cluster, scale, cluster.directory / "queries.jsonl")
+        writes = not args.no_writes and bool(only & {"5", "6"})
+        figures = bench_scale(cluster, scale, args.runs, writes=writes, with_plans=False, only=only)
+    finally:
+        cluster.stop()
+    print(json.dumps(figures, indent=2, default=str))
 
 
 if __name__ == "__main__":

@@ -68,7 +68,8 @@ class Server:
     """gunicorn through scripts/serve.sh, in its own process group, stopped by `stop()`."""
 
     def __init__(self, env: dict[str, str], log: Path):
-        self.port = free_port()
+        # ECF_BENCH_PORT pins the port (a shared machine gives each user a range); else any free one.
+        self.port = int(os.environ.get("ECF_BENCH_PORT") or free_port())
         self.env = {**env, "PORT": str(self.port)}
         self.log = log
         self.process: subprocess.Popen | None = None

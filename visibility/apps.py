@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class VisibilityConfig(AppConfig):
+    name = "visibility"
+    verbose_name = "What each lead provider sees (read model)"
+
+    def ready(self):
+        from visibility.changes import subscribe  # noqa: PLC0415
+        from visibility.services import visibility_refresh  # noqa: PLC0415
+
+        subscribe(visibility_refresh)
