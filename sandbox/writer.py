@@ -18,6 +18,7 @@ from declarations.models import (
     DeclarationAttempt,
     DeclarationStateChange,
 )
+from declarations.payments import authorisation_refusals, statement_authorise_payment, statements_mark_payable
 from ecf import clock
 from participants.models import (
     ApiToken,
@@ -138,11 +139,12 @@ def sandbox_seed(
     needed = max((index + 1 for index, id_ in enumerate(ids) if id_ not in stored), default=0)
     for start in range(0, needed, PARTICIPANT_BATCH):
         drafts = [factory.draft(index) for index in range(start, min(start + PARTICIPANT_BATCH, needed))]
-        _save_participants(drafts, stored)
+        _save_participants(drafts, stored, book)
         if progress:
             progress(start + len(drafts), participants)
     if progress and needed < participants:
         progress(participants, participants)
+    _catch_up_statements(world, today=now.date())
     after = _counts()
     return SeedReport(
         seed=seed,
@@ -215,12 +217,17 @@ def _save_world(world: World) -> StatementBook:
     _save_schools(world)
     contracts = _save_contracts(world)
     _save_statements(world, contracts)
-    provider_ids = [provider.id for provider in world.providers]
     return StatementBook(
-        Statement.objects.filter(lead_provider_id__in=provider_ids, cohort_id__in=COHORTS, output_fee=True).only(
+        _output_statements(world).only(
             "id", "lead_provider_id", "cohort_id", "deadline_date", "payment_date", "status", "marked_as_paid_at"
-        )
+        ),
+        today=world.now.date(),
     )
+
+
+def _output_statements(world: World):
+    provider_ids = [provider.id for provider in world.providers]
+    return Statement.objects.output().filter(lead_provider_id__in=provider_ids, cohort_id__in=COHORTS)
 
 
 def _save_providers(world: World) -> None:
@@ -369,7 +376,8 @@ def statement_calendar(cohort: int) -> list[tuple[int, int, bool]]:
 
 
 def _save_statements(world: World, contracts) -> None:
-    today = world.now.date()
+    """Every statement starts open, as the back office creates them; the payment runs of the year
+    then take them where they are today (`_catch_up_statements`)."""
     rows = []
     for provider in world.providers:
         for cohort in COHORTS:
@@ -377,12 +385,6 @@ def _save_statements(world: World, contracts) -> None:
             created = min(datetime(cohort, 5, 10, 7, tzinfo=UTC), world.now)
             for year, month, output in statement_calendar(cohort):
                 deadline, payment = _last_day_of_previous_month(year, month), date(year, month, 25)
-                status, marked, updated = StatementStatus.OPEN, None, created
-                if payment < today:  # authorised on its payment date
-                    status, marked = StatementStatus.PAID, _at(payment, 9)
-                    updated = marked
-                elif deadline < today:  # the payable job ran the day after the deadline
-                    status, updated = StatementStatus.PAYABLE, _at(deadline + timedelta(days=1))
                 rows.append(
                     Statement(
                         id=stable_id(world.seed, "statement", provider.key, cohort, year, month),
@@ -393,15 +395,45 @@ def _save_statements(world: World, contracts) -> None:
                         deadline_date=deadline,
                         payment_date=payment,
                         output_fee=output,
-                        status=status,
-                        marked_as_paid_at=marked,
+                        status=StatementStatus.OPEN,
                         ect_contract_id=ect_contract,
                         mentor_contract_id=mentor_contract,
                         created_at=created,
-                        updated_at=max(created, updated),
+                        updated_at=created,
                     )
                 )
     _insert(Statement, rows, ignore_conflicts=True)
+
+
+def _catch_up_statements(world: World, *, today: date) -> None:
+    """Run the year's payment runs that are due by `today` and have not run, in clock order, through
+    the services themselves: the payable job the day after each deadline (`statements_mark_payable`,
+    which catches up a top-up's older statements too), then authorisation at 09:00 on each payment
+    date (`statement_authorise_payment`, which freezes what was paid). The declarations were written
+    in the states those runs leave them in (sandbox.world.StatementBook), so the runs move only what
+    an earlier run left behind. A statement with nothing to pay stays payable, as in the back office.
+    Service-fee statements stay open: they are never authorised (declarations.payments)."""
+    due = list(
+        _output_statements(world)
+        .exclude(status=StatementStatus.PAID)
+        .filter(deadline_date__lt=today)
+        .order_by("payment_date", "deadline_date", "id")
+    )
+    days = sorted(
+        {s.deadline_date + timedelta(days=1) for s in due} | {s.payment_date for s in due if s.payment_date < today}
+    )
+    for day in days:
+        with clock.frozen(_at(day)):
+            statements_mark_payable(today=day)
+        for statement in (s for s in due if s.payment_date == day):
+            _authorise(statement, at=_at(day, 9))
+
+
+def _authorise(statement: Statement, *, at: datetime) -> None:
+    statement = Statement.objects.get(pk=statement.pk)  # as the payable job left it
+    with clock.frozen(at):
+        if not authorisation_refusals(statement):
+            statement_authorise_payment(statement=statement)
 
 
 def _ensure_users() -> list[tuple[str, str, str, bool]]:
@@ -420,12 +452,14 @@ def _ensure_users() -> list[tuple[str, str, str, bool]]:
     return [(*ADMIN_LOGIN, "superuser", admin_created), (*FINANCE_LOGIN, "finance group", finance_created)]
 
 
-def _save_participants(drafts: list[ParticipantDraft], stored: set) -> None:
+def _save_participants(drafts: list[ParticipantDraft], stored: set, book: StatementBook) -> None:
     """Write the drafts not stored yet, with everything that hangs off them."""
     new = [d for d in drafts if d.id not in stored]
     if not new:
         return
+    _drop_lines_on_paid_statements(new, book)
     _drop_dangling_duplicates(new)
+    _drop_dangling_mentors(new)
     rows = _Rows()
     for draft in new:
         rows.add(draft)
@@ -433,6 +467,42 @@ def _save_participants(drafts: list[ParticipantDraft], stored: set) -> None:
         _insert(Partnership, rows.partnerships.values(), ignore_conflicts=True)
         for model, batch in rows.tables.items():
             TableWriter(model).write(batch)
+
+
+def _drop_lines_on_paid_statements(drafts: list[ParticipantDraft], book: StatementBook) -> None:
+    """A top-up's newcomers declare nothing a statement paid before this run would pay or claw back:
+    what it paid is frozen (a real provider's declaration after the deadline lands on a later
+    statement). Dropped here, not in the generator, so that the people already stored are drafted
+    again exactly as they were written."""
+    closed = book.closed_ids()
+    if not closed:
+        return
+    for draft in drafts:
+        for enrolment in draft.enrolments:
+            enrolment.declarations = [
+                d
+                for d in enrolment.declarations
+                if d.row["statement_id"] not in closed and d.row["clawback_statement_id"] not in closed
+            ]
+
+
+def _drop_dangling_mentors(drafts: list[ParticipantDraft]) -> None:
+    """A top-up on a later day may draft an earlier person differently from how they were stored
+    (today moved); a newcomer then keeps a mentor only if that mentor's enrolment exists."""
+    ours = {e.id for d in drafts for e in d.enrolments}
+    wanted = {p.mentor.enrolment_id for d in drafts for e in d.enrolments for p in e.periods if p.mentor} - ours
+    missing = wanted - _existing_ids(Enrolment, wanted)
+    if not missing:
+        return
+    for draft in drafts:
+        for enrolment in draft.enrolments:
+            gone = {p.mentor.participant_id for p in enrolment.periods if p.mentor and p.mentor.enrolment_id in missing}
+            for period in enrolment.periods:
+                if period.mentor and period.mentor.enrolment_id in missing:
+                    period.mentor = None
+            for declaration in enrolment.declarations:
+                if declaration.row["mentor_id"] in gone:
+                    declaration.row["mentor_id"] = None
 
 
 def _drop_dangling_duplicates(drafts: list[ParticipantDraft]) -> None:
