@@ -14,8 +14,10 @@ from django.contrib.auth import get_user_model
 from django.db import connections, models, router, transaction
 
 from declarations.models import (
+    REFUNDABLE_STATES,
     Declaration,
     DeclarationAttempt,
+    DeclarationState,
     DeclarationStateChange,
 )
 from declarations.payments import authorisation_refusals, statement_authorise_payment, statements_mark_payable
@@ -137,14 +139,15 @@ def sandbox_seed(
     ids = [stable_id(seed, "participant", index) for index in range(participants)]
     stored = _existing_ids(Participant, ids)
     needed = max((index + 1 for index, id_ in enumerate(ids) if id_ not in stored), default=0)
+    voids: list[LaterVoid] = []
     for start in range(0, needed, PARTICIPANT_BATCH):
         drafts = [factory.draft(index) for index in range(start, min(start + PARTICIPANT_BATCH, needed))]
-        _save_participants(drafts, stored, book)
+        voids += _save_participants(drafts, stored, book)
         if progress:
             progress(start + len(drafts), participants)
     if progress and needed < participants:
         progress(participants, participants)
-    _catch_up_statements(world, today=now.date())
+    _catch_up_statements(world, today=now.date(), voids=voids)
     after = _counts()
     return SeedReport(
         seed=seed,
@@ -405,14 +408,17 @@ def _save_statements(world: World, contracts) -> None:
     _insert(Statement, rows, ignore_conflicts=True)
 
 
-def _catch_up_statements(world: World, *, today: date) -> None:
+def _catch_up_statements(world: World, *, today: date, voids: list[LaterVoid]) -> None:
     """Run the year's payment runs that are due by `today` and have not run, in clock order, through
     the services themselves: the payable job the day after each deadline (`statements_mark_payable`,
     which catches up a top-up's older statements too), then authorisation at 09:00 on each payment
     date (`statement_authorise_payment`, which freezes what was paid). The declarations were written
     in the states those runs leave them in (sandbox.world.StatementBook), so the runs move only what
     an earlier run left behind. A statement with nothing to pay stays payable, as in the back office.
-    Service-fee statements stay open: they are never authorised (declarations.payments)."""
+    Service-fee statements stay open: they are never authorised (declarations.payments). Paid
+    declarations voided later are voided between the authorisations, at their time, so that each
+    statement is frozen as it stood when it was paid."""
+    voids = sorted(voids, key=lambda void: void.at)
     due = list(
         _output_statements(world)
         .exclude(status=StatementStatus.PAID)
@@ -426,7 +432,47 @@ def _catch_up_statements(world: World, *, today: date) -> None:
         with clock.frozen(_at(day)):
             statements_mark_payable(today=day)
         for statement in (s for s in due if s.payment_date == day):
+            voids = _void_paid_before(voids, _at(day, 9))
             _authorise(statement, at=_at(day, 9))
+    _void_paid_before(voids, world.now + timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class LaterVoid:
+    """A paid declaration its provider voids later (rules §5.3): written as paid, and voided (awaiting
+    clawback on `clawback_statement_id`) in clock order by `_catch_up_statements`; the clawback
+    statement's authorisation then claws it back."""
+
+    declaration_id: uuid.UUID
+    clawback_statement_id: uuid.UUID
+    change: dict  # the awaiting_clawback history row
+
+    @property
+    def at(self) -> datetime:
+        return self.change["created_at"]
+
+
+def _void_paid_before(voids: list[LaterVoid], instant: datetime) -> list[LaterVoid]:
+    """Void the paid declarations voided before `instant` (as declaration_void does: awaiting
+    clawback on the next statement, one history row); returns the later ones."""
+    done = [void for void in voids if void.at < instant]
+    if done:
+        with transaction.atomic():
+            TableWriter(DeclarationStateChange).write([void.change for void in done])
+            Declaration.objects.bulk_update(
+                [
+                    Declaration(
+                        pk=void.declaration_id,
+                        state=DeclarationState.AWAITING_CLAWBACK,
+                        clawback_statement_id=void.clawback_statement_id,
+                        updated_at=void.at,
+                    )
+                    for void in done
+                ],
+                ["state", "clawback_statement_id", "updated_at"],
+                batch_size=INSERT_BATCH,
+            )
+    return voids[len(done) :]
 
 
 def _authorise(statement: Statement, *, at: datetime) -> None:
@@ -452,11 +498,12 @@ def _ensure_users() -> list[tuple[str, str, str, bool]]:
     return [(*ADMIN_LOGIN, "superuser", admin_created), (*FINANCE_LOGIN, "finance group", finance_created)]
 
 
-def _save_participants(drafts: list[ParticipantDraft], stored: set, book: StatementBook) -> None:
-    """Write the drafts not stored yet, with everything that hangs off them."""
+def _save_participants(drafts: list[ParticipantDraft], stored: set, book: StatementBook) -> list[LaterVoid]:
+    """Write the drafts not stored yet, with everything that hangs off them; returns the voids of
+    paid declarations, which wait for the payment runs (`_catch_up_statements`)."""
     new = [d for d in drafts if d.id not in stored]
     if not new:
-        return
+        return []
     _drop_lines_on_paid_statements(new, book)
     _drop_dangling_duplicates(new)
     _drop_dangling_mentors(new)
@@ -467,6 +514,7 @@ def _save_participants(drafts: list[ParticipantDraft], stored: set, book: Statem
         _insert(Partnership, rows.partnerships.values(), ignore_conflicts=True)
         for model, batch in rows.tables.items():
             TableWriter(model).write(batch)
+    return rows.voids
 
 
 def _drop_lines_on_paid_statements(drafts: list[ParticipantDraft], book: StatementBook) -> None:
@@ -531,6 +579,7 @@ class _Rows:
 
     def __init__(self):
         self.partnerships: dict[uuid.UUID, Partnership] = {}
+        self.voids: list[LaterVoid] = []
         self.tables: dict[type[models.Model], list[dict]] = {
             model: []
             for model in (
@@ -577,11 +626,31 @@ class _Rows:
             tables[TrainingStatusChange] += [{"enrolment_id": enrolment.id, **c} for c in enrolment.status_changes]
             tables[ScheduleChange] += [{"enrolment_id": enrolment.id, **c} for c in enrolment.schedule_changes]
             for declaration in enrolment.declarations:
-                tables[Declaration].append(declaration.row)
-                tables[DeclarationStateChange] += [
-                    {"declaration_id": declaration.id, **change} for change in declaration.changes
-                ]
+                row, changes = self._as_paid(declaration)
+                tables[Declaration].append(row)
+                tables[DeclarationStateChange] += [{"declaration_id": declaration.id, **change} for change in changes]
                 tables[DeclarationAttempt].append(declaration.attempt)
+
+    def _as_paid(self, declaration) -> tuple[dict, list[dict]]:
+        """A clawback is history after the payment: the declaration is written as it was paid, its
+        void kept for later (LaterVoid) and its clawing back left to the clawback statement's
+        authorisation, which writes that step itself."""
+        if declaration.state not in REFUNDABLE_STATES:
+            return declaration.row, declaration.changes
+        changes = declaration.changes
+        paid = next(i for i, change in enumerate(changes) if change["state"] == DeclarationState.PAID)
+        void = changes[paid + 1]
+        self.voids.append(
+            LaterVoid(
+                declaration.id, declaration.row["clawback_statement_id"], {"declaration_id": declaration.id, **void}
+            )
+        )
+        row = declaration.row | {
+            "state": DeclarationState.PAID,
+            "clawback_statement_id": None,
+            "updated_at": changes[paid]["created_at"],
+        }
+        return row, changes[: paid + 1]
 
 
 class TableWriter:

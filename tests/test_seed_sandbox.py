@@ -631,6 +631,27 @@ def test_every_paid_statement_holds_the_snapshot_authorisation_froze(seeded):
         assert statement.paid_amounts == round_money(statement.paid_amounts)  # pennies (issue 13.4)
 
 
+def counted(figures, key: str) -> int:
+    """The sum of every `key` count anywhere in a snapshot."""
+    if isinstance(figures, dict):
+        return sum(
+            value if name == key and isinstance(value, int) else counted(value, key) for name, value in figures.items()
+        )
+    if isinstance(figures, list):
+        return sum(counted(item, key) for item in figures)
+    return 0
+
+
+def test_a_paid_statement_is_frozen_before_the_clawbacks_that_came_after_it(seeded):
+    """A declaration paid in January and voided in March was paid, not clawed back, when January was
+    authorised: January's snapshot counts only what January itself clawed back."""
+    later_clawbacks = 0
+    for statement in Statement.objects.filter(status=StatementStatus.PAID):
+        assert counted(statement.paid_amounts, "clawed_back") == statement.clawback_declarations.count(), statement
+        later_clawbacks += statement.declarations.filter(state=DeclarationState.CLAWED_BACK).count()
+    assert later_clawbacks  # the seed has some, so the check above can tell
+
+
 def test_nearly_every_ect_has_a_mentor_registered_at_their_school():
     seed("--participants", "1000")
 
