@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import JsonResponse
 
+from api.guides import GUIDE_PATH
+
 CURRENT, SUPPORTED, DEPRECATED, RETIRED = "current", "supported", "deprecated", "retired"
 STATUSES = (CURRENT, SUPPORTED, DEPRECATED, RETIRED)
 RELEASE_NOTES_PATH = "/api/release-notes"
@@ -107,6 +109,11 @@ def describe_version(result, generator, request, public):
     """Schema postprocessing hook: each version's document says its status and links the release notes."""
     name = getattr(generator, "api_version", None)
     version = registry().get(name) if name else None
+    result["info"]["description"] = (
+        f"{result['info'].get('description', '')}\n\nGetting started, the sandbox's time travel, rate limits and "
+        f"304s, syncing with the change cursor, error codes, idempotency and dry runs: the "
+        f"[integrator guide]({GUIDE_PATH})."
+    ).strip()
     if version is not None:
         status = version.status + (" (extended support)" if version.extended_support else "")
         if version.sunset:

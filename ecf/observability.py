@@ -8,6 +8,7 @@ The log line never holds the token or any header: the provider is named by its i
 import logging
 import re
 import time
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.db import connection
@@ -44,14 +45,29 @@ def request_version(request: HttpRequest) -> str:
 
 
 class QueryCounter:
-    """Counts the SQL statements run through the default connection while it is installed."""
+    """The number of SQL statements a request ran through the default connection."""
 
     def __init__(self):
         self.count = 0
 
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
+
+# The request whose queries are being counted. One wrapper per connection reads it, so a response that is
+# never closed (a streamed CSV a test client drops) leaves nothing behind: a wrapper per request nested one
+# more frame around every query until, 18,000 requests into `make fuzz`, each query hit a RecursionError.
+_counting: ContextVar[QueryCounter | None] = ContextVar("ecf_query_counter", default=None)
+
+
+def count_query(execute, sql, params, many, context):
+    counter = _counting.get()
+    if counter is not None:
+        counter.count += 1
+    return execute(sql, params, many, context)
+
+
+def _count_queries_of(counter: QueryCounter) -> None:
+    if count_query not in connection.execute_wrappers:
+        connection.execute_wrappers.append(count_query)
+    _counting.set(counter)
 
 
 class ObservabilityMiddleware:
@@ -62,11 +78,11 @@ class ObservabilityMiddleware:
         started = time.perf_counter()
         counter = QueryCounter()
         token = current_request_id.set(getattr(request, "request_id", None))
-        connection.execute_wrappers.append(counter)
+        _count_queries_of(counter)
         try:
             response = self.get_response(request)
         except BaseException:
-            _uninstall(counter)
+            _stop_counting(counter)
             current_request_id.reset(token)
             raise
         if getattr(response, "streaming", False):
@@ -101,13 +117,13 @@ class _ObservedStream:
             finish()
 
 
-def _uninstall(counter: QueryCounter) -> None:
-    if counter in connection.execute_wrappers:
-        connection.execute_wrappers.remove(counter)
+def _stop_counting(counter: QueryCounter) -> None:
+    if _counting.get() is counter:  # a later request may be counting by now
+        _counting.set(None)
 
 
 def _finish(request: HttpRequest, response: HttpResponse, started: float, counter: QueryCounter) -> None:
-    _uninstall(counter)
+    _stop_counting(counter)
     seconds = time.perf_counter() - started
     route, version = request_route(request), request_version(request)
     metrics.record_request(
