@@ -22,7 +22,8 @@ class PaginationSerializer(serializers.Serializer):
 class CursorPaginationSerializer(PaginationSerializer):
     cursor = serializers.CharField(
         required=False,
-        help_text="Optional change cursor (the integrator guide, /api/docs/guide/): empty to start a walk in creation order, then the "
+        help_text="Optional change cursor (the integrator guide, /api/docs/guide/): empty to start a walk in "
+        "creation order, then the "
         "`links.next` of the previous page. The short page that ends a walk gives, in `links.next`, the cursor "
         "that returns every record changed since, at least once.",
     )

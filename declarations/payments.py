@@ -102,7 +102,22 @@ def statement_authorise_payment(*, statement: Statement, user=None) -> Statement
             *statement.clawback_declarations.values_list("participant_id", flat=True),
         ]
     )
-    statement.marked_as_paid_at = clock.now()
+    return _freeze_as_paid(statement, at=clock.now())
+
+
+@transaction.atomic
+def statement_record_paid(*, statement: Statement, paid_at) -> Statement:
+    """Record as paid at `paid_at` a statement whose declarations were written already paid (a
+    scenario file describes history, it does not make it), frozen exactly as authorisation freezes
+    it. It must not be paid yet: a paid statement keeps what it paid (declarations migration 0004)."""
+    statement = Statement.objects.select_for_update().get(pk=statement.pk)
+    if statement.status == StatementStatus.PAID:
+        raise InvalidAction(f"{statement.name} has already been paid.")
+    return _freeze_as_paid(statement, at=paid_at)
+
+
+def _freeze_as_paid(statement: Statement, *, at) -> Statement:
+    statement.marked_as_paid_at = at
     statement.status = StatementStatus.PAID
     # What was paid, frozen in pennies: later contract or rule changes must not change it.
     statement.paid_amounts = frozen_figures(calculate_statement(statement))

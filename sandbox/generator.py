@@ -59,6 +59,7 @@ from sandbox.world import (
     STOP_DECLARING,
     TRANSFER,
     TYPICAL_WINDOWS,
+    UNMENTORED_ECTS,
     UPCOMING_TRANSFER,
     VOID,
     WITHDRAWAL,
@@ -189,6 +190,9 @@ class ParticipantFactory:
         self.schedules = schedules
         self.book = book
         self.mentor_pools: dict[tuple[int, int], list[MentorRef]] = {}
+        self.school_mentors: dict[int, list[MentorRef]] = {}  # every cohort's mentors, by school
+        # Per cohort, the partnered schools with a mentor, in world order (as world.partnered).
+        self.mentored_schools: dict[int, list[int]] = {cohort: [] for cohort in world.partnered}
         self.originals: deque[OriginalAccount] = deque(maxlen=300)
 
     # -- the person ---------------------------------------------------------------------
@@ -207,17 +211,22 @@ class ParticipantFactory:
         draft = ParticipantDraft(
             index, {"id": stable_id(self.seed, "participant", index), "full_name": full_name, "email": email}
         )
-        school = self._pick_school(rng, index, cohort)
+        mentored = kind == EnrolmentKind.ECT and rng.random() >= UNMENTORED_ECTS
+        school = self._pick_school(rng, index, cohort, mentored=mentored)
         if original:
             # Registered again by another school a little after the first account.
             registered = original.enrolment.periods[0].start + timedelta(
                 days=rng.randrange(1, 20), hours=rng.randrange(24)
             )
             schedule = original.enrolment.periods[-1].schedule
-            main = self._enrolment(rng, draft, kind, school, schedule, registered=min(registered, self.now))
+            main = self._enrolment(
+                rng, draft, kind, school, schedule, registered=min(registered, self.now), mentored=mentored
+            )
             main.declarations = self._duplicate_declarations(rng, draft, main, original)
         else:
-            main = self._enrolment(rng, draft, kind, school, self._initial_schedule(rng, kind, cohort))
+            main = self._enrolment(
+                rng, draft, kind, school, self._initial_schedule(rng, kind, cohort), mentored=mentored
+            )
         draft.enrolments.append(main)
         later = cohort + 2  # trained as an ECT, now mentors the next ECTs at the same school
         mentors_later = not original and kind == EnrolmentKind.ECT and cohort <= 2024
@@ -246,9 +255,14 @@ class ParticipantFactory:
         """Participant i chooses among the first schools only, so adding participants never moves it."""
         return min(len(self.world.schools), max(MIN_SCHOOLS, math.ceil((index + 1) / PARTICIPANTS_PER_SCHOOL)))
 
-    def _pick_school(self, rng: random.Random, index: int, cohort: int) -> SchoolDraft:
+    def _pick_school(self, rng: random.Random, index: int, cohort: int, *, mentored: bool = False) -> SchoolDraft:
+        """A partnered school among the first `_pool_size`; for an ECT who has a mentor, one that
+        has registered a mentor (while any has), as a school names its ECT's mentor."""
         candidates = self.world.partnered[cohort]
         pool = self._pool_size(index)
+        with_mentor = self.mentored_schools[cohort]
+        if mentored and with_mentor and with_mentor[0] < pool:
+            candidates = with_mentor
         upper = bisect.bisect_left(candidates, pool)
         # Half the time favour the most recently added schools, so that later schools fill up too.
         lower = bisect.bisect_left(candidates, pool - MIN_SCHOOLS) if rng.random() < 0.5 else 0
@@ -265,11 +279,22 @@ class ParticipantFactory:
             if enrolment.kind == EnrolmentKind.MENTOR:
                 first = enrolment.periods[0]
                 key = (first.school.index, first.partnership.cohort)
-                self.mentor_pools.setdefault(key, []).append(MentorRef(enrolment.id, draft.id))
+                mentor = MentorRef(enrolment.id, draft.id)
+                self.mentor_pools.setdefault(key, []).append(mentor)
+                if first.school.index not in self.school_mentors:
+                    self._school_has_a_mentor(first.school)
+                self.school_mentors.setdefault(first.school.index, []).append(mentor)
+
+    def _school_has_a_mentor(self, school: SchoolDraft) -> None:
+        for cohort, schools in self.mentored_schools.items():
+            if getattr(school.cohorts.get(cohort), "partnership", None):
+                bisect.insort(schools, school.index)
 
     # -- one enrolment and its history ----------------------------------------------------
 
-    def _enrolment(self, rng, draft, kind, school, schedule: ScheduleRef, registered=None) -> EnrolmentDraft:
+    def _enrolment(
+        self, rng, draft, kind, school, schedule: ScheduleRef, registered=None, mentored=True
+    ) -> EnrolmentDraft:
         duplicate = registered is not None
         cohort = schedule.cohort
         status, reason = (
@@ -284,7 +309,7 @@ class ParticipantFactory:
             school=school,
             partnership=school_cohort.partnership,
             schedule=schedule,
-            mentor=self._mentor_at(rng, kind, school, cohort),
+            mentor=self._mentor_at(rng, kind, school, cohort) if mentored else None,
             start=registered,
             created_at=registered,
         )
@@ -338,9 +363,12 @@ class ParticipantFactory:
         return min(_between(rng, earliest, latest), self.now - timedelta(hours=rng.randrange(1, 240)))
 
     def _mentor_at(self, rng, kind, school, cohort) -> MentorRef | None:
+        """A mentor of the ECT's cohort at the school, else one the school registered for another
+        cohort (mentors go on mentoring the next ECTs). Only an ECT registered before any mentor
+        at the school has none, as when a school has not yet registered its mentor."""
         if kind != EnrolmentKind.ECT:
             return None
-        pool = self.mentor_pools.get((school.index, cohort))
+        pool = self.mentor_pools.get((school.index, cohort)) or self.school_mentors.get(school.index)
         return rng.choice(pool) if pool else None
 
     def _history(self, rng, draft, enrolment) -> Timing:

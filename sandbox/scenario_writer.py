@@ -14,6 +14,7 @@ from django.db.models import ProtectedError
 
 from declarations.models import ActorKind, Declaration, DeclarationState, DeclarationStateChange
 from declarations.models import IneligibilityReason as DeclarationIneligibility
+from declarations.payments import statement_record_paid
 from declarations.services import declaration_lock_teacher
 from ecf import clock, rfc3339
 from ecf.errors import ServiceValidationError
@@ -93,6 +94,21 @@ _CONSTRAINTS = {
     "training_period_school_led_has_no_partnership": "a school-led period has no partnership",
     "enrolment_mentor_completion_only_for_mentors": "mentor completion only for mentor enrolments",
     "enrolment_induction_completion_only_for_ects": "induction completion only for ect enrolments",
+    # The triggers of declarations migration 0004: paid financial history is append-only.
+    "a paid declaration keeps its statements and amounts": "once paid, a declaration keeps its statements and "
+    "what its amount came from; load the changed file into a fresh database instead",
+    "a paid declaration cannot be deleted": "paid financial history is kept; load the changed file into a fresh "
+    "database instead",
+    "state history is append-only": "once paid, a declaration's history only grows: describe the steps that "
+    "came after, or load the changed file into a fresh database",
+    "a paid statement keeps what it paid": "a paid statement was frozen when it was paid; load the changed file "
+    "into a fresh database instead",
+    "a paid statement cannot be deleted": "a paid statement was frozen when it was paid",
+}
+# A paid declaration carries on only by being clawed back (rules §5.3); anything else rewrites what was paid.
+_CARRIED_ON = {
+    DeclarationState.PAID: (DeclarationState.AWAITING_CLAWBACK, DeclarationState.CLAWED_BACK),
+    DeclarationState.AWAITING_CLAWBACK: (DeclarationState.CLAWED_BACK,),
 }
 
 
@@ -145,6 +161,9 @@ class _Writer:
         self.today = clock.today()
         self.created_participants: set[uuid.UUID] = set()
         self.touched_participants: set[uuid.UUID] = set()
+        # Statements the file says are paid and that are not yet: payable while their declarations are
+        # written, then recorded as paid and frozen as authorisation freezes them (id -> paid at).
+        self.to_pay: dict[uuid.UUID, datetime] = {}
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -169,6 +188,8 @@ class _Writer:
                 self._attempt(f"{key}[{index}]", write, entry)
             if self.errors:
                 return
+            if key == "declarations":
+                self._pay_statements()
         # The sync timestamp (rules §1.4, api updated_since) of people whose records changed.
         touched = self.touched_participants - self.created_participants
         Participant.objects.filter(pk__in=touched).update(updated_at=clock.now())
@@ -309,8 +330,7 @@ class _Writer:
             raise _Problem(path, f"enrolment {ref} is an ect enrolment, not a mentor's")
         return enrolment
 
-    @staticmethod
-    def _statement_ref(ref: tuple, provider: LeadProvider, cohort: int, path: str) -> Statement:
+    def _statement_ref(self, ref: tuple, provider: LeadProvider, cohort: int, path: str) -> Statement:
         how, value = ref
         if how == "id":
             statement = Statement.objects.filter(pk=value).first()
@@ -328,7 +348,25 @@ class _Writer:
             raise _Problem(path, f"statement {statement} is not {provider.name}'s for cohort {cohort}")
         if not statement.output_fee:
             raise _Problem(path, f"{statement.name} is a service-fee statement; declarations go on output-fee ones")
+        return self._as_described(statement)
+
+    def _as_described(self, statement: Statement) -> Statement:
+        """The statement as the file describes it: paid, when it is paid once the declarations are in."""
+        if statement.pk in self.to_pay:
+            statement.status, statement.marked_as_paid_at = Status.PAID, self.to_pay[statement.pk]
         return statement
+
+    def _frozen(self, statement: Statement | None) -> bool:
+        """Paid before this load: it pays and claws back exactly what it did."""
+        return statement is not None and statement.status == Status.PAID and statement.pk not in self.to_pay
+
+    def _pay_statements(self) -> None:
+        """The file's paid statements, in payment order, frozen as authorisation freezes them."""
+        statements = Statement.objects.filter(pk__in=self.to_pay).order_by("payment_date", "deadline_date", "id")
+        for statement in statements:
+            paid_at = self.to_pay[statement.pk]
+            with clock.frozen(paid_at):  # calculated when it was authorised, as the back office would have
+                statement_record_paid(statement=statement, paid_at=paid_at)
 
     # --- providers, partners, schools -------------------------------------------------------
 
@@ -501,6 +539,10 @@ class _Writer:
         marked_as_paid_at = entry["marked_as_paid_at"]
         if marked_as_paid_at is None and entry["status"] == Status.PAID:
             marked_as_paid_at = _start_of_day(deadline + timedelta(days=1)) + timedelta(hours=12)
+        status = entry["status"]
+        to_pay = status == Status.PAID and statement.status != Status.PAID
+        if to_pay:  # payable until its declarations are written (`_pay_statements`)
+            status, marked_as_paid_at, paid_at = Status.PAYABLE, None, marked_as_paid_at
         values = {
             "lead_provider": provider,
             "cohort_id": cohort,
@@ -509,7 +551,7 @@ class _Writer:
             "deadline_date": deadline,
             "payment_date": entry["payment_date"] or first_of_month.replace(day=25),
             "output_fee": entry["output_fee"],
-            "status": entry["status"],
+            "status": status,
             "marked_as_paid_at": marked_as_paid_at,
             "ect_contract": self._contract_for(
                 EctContract, provider, cohort, entry["contract_version"], f"{path}.contract_version"
@@ -519,6 +561,8 @@ class _Writer:
             ),
         }
         self._save(statement, "statements", values, path)
+        if to_pay:
+            self.to_pay[statement.pk] = paid_at
 
     @staticmethod
     def _contract_for(model, provider: LeadProvider, cohort: int, version: str | None, path: str):
@@ -736,11 +780,16 @@ class _Writer:
         # while providers post cannot pay one teacher twice either.
         declaration_lock_teacher(trn=participant.trn, participant_id=participant.pk)
         declaration = Declaration.objects.filter(pk=entry["id"]).first()
+        self._refuse_adding_to_frozen(declaration, statement, clawback, path)
         if declaration is not None and declaration.state != state:
-            # An edited state means a different history. The database lets a state move only one
-            # legal step (declarations migration 0002), so the row is replaced, keeping its id.
-            declaration.delete()
-            declaration = None
+            if declaration.state in _CARRIED_ON or declaration.state == DeclarationState.CLAWED_BACK:
+                # Paid history is append-only (declarations migration 0004): carry it on, never replace it.
+                self._carry_on(declaration, state, clawback, path)
+            else:
+                # An edited state means a different history. The database lets a state move only one
+                # legal step (declarations migration 0002), so the row is replaced, keeping its id.
+                declaration.delete()
+                declaration = None
         declaration = declaration or Declaration(pk=entry["id"])
         values = {
             "enrolment": enrolment,
@@ -764,6 +813,29 @@ class _Writer:
         }
         self._save(declaration, "declarations", values, path)
         self._write_history(declaration, provider, history)
+
+    def _refuse_adding_to_frozen(self, declaration, statement, clawback, path: str) -> None:
+        """A statement paid before this load takes no new line: what it paid is frozen."""
+        if self._frozen(statement) and getattr(declaration, "statement_id", None) != statement.pk:
+            raise _Problem(f"{path}.statement", f"{statement.name} was paid before: it takes no new declaration")
+        if self._frozen(clawback) and getattr(declaration, "clawback_statement_id", None) != clawback.pk:
+            raise _Problem(f"{path}.clawback_statement", f"{clawback.name} was paid before: it claws back nothing new")
+
+    @staticmethod
+    def _carry_on(declaration: Declaration, state: str, clawback: Statement | None, path: str) -> None:
+        """Take a paid declaration on to `state` one lawful step at a time (paid → awaiting_clawback →
+        clawed_back), as voiding and then paying the clawback statement would."""
+        steps = _CARRIED_ON.get(declaration.state, ())
+        if state not in steps:
+            raise _Problem(
+                f"{path}.state",
+                f"declaration {declaration.pk} is {declaration.state}: paid financial history cannot be rewritten, "
+                f"only carried on ({' or '.join(steps) or 'nothing follows clawed_back'}); "
+                "load the changed file into a fresh database instead",
+            )
+        for step in steps[: steps.index(state) + 1]:
+            Declaration.objects.filter(pk=declaration.pk).update(state=step, clawback_statement=clawback)
+        declaration.refresh_from_db()
 
     def _declaration_enrolment(self, entry: dict, path: str, participant: Participant) -> Enrolment:
         if entry["enrolment"] is not None:
@@ -920,7 +992,10 @@ class _Writer:
         )
         if existing == wanted:
             return
-        declaration.state_changes.all().delete()
+        if existing == wanted[: len(existing)]:
+            wanted = wanted[len(existing) :]  # carried on: only the new steps (paid history is append-only)
+        else:
+            declaration.state_changes.all().delete()  # refused by the database once paid (migration 0004)
         DeclarationStateChange.objects.bulk_create(
             DeclarationStateChange(
                 declaration=declaration,

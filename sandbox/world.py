@@ -72,6 +72,10 @@ LAST_UPLIFT_COHORT = 2024
 COHORT_WEIGHTS = ((2023, 24), (2024, 26), (2025, 27), (2026, 23))
 MENTOR_SHARE = 0.30
 ALSO_MENTOR_LATER = 0.07  # 2023/2024 ECTs who mentor in a later cohort at the same school
+# ECTs whose school has not named their mentor yet. Every ECT must have one (statutory induction),
+# so in a real year the gap is the few weeks after registration: 1 in 20, not the 1 in 4 of a school
+# that happened to register its ECTs before any mentor.
+UNMENTORED_ECTS = 0.05
 DUPLICATE_EVERY = 150  # every 150th participant is a second account of an earlier ECT (same TRN)
 SCHEDULE_CHANGE = 0.06
 TRANSFER = 0.08
@@ -621,29 +625,44 @@ def load_schedules() -> dict[tuple[int, str], ScheduleRef]:
 class StatementSlot:
     id: uuid.UUID
     deadline: date
-    payable_at: datetime | None  # when its eligible declarations became payable
-    paid_at: datetime | None  # when it was authorised
+    payable_at: datetime | None  # when its eligible declarations become payable (the payable job)
+    paid_at: datetime | None  # when it is authorised (already, or by this run's catch-up)
+    closed: bool = False  # paid before this run: frozen, so it takes no new declarations
 
 
 class StatementBook:
-    """The output statements of each (provider, cohort), as they are in the database."""
+    """The output statements of each (provider, cohort), and where a real year has taken them by
+    `today`: payable the day after the deadline, authorised on the payment date at 09:00. The
+    writer brings the stored statements there after the participants are written
+    (sandbox.writer._catch_up_statements); one already paid keeps what it paid."""
 
-    def __init__(self, statements: Iterable[Statement]):
+    def __init__(self, statements: Iterable[Statement], *, today: date):
         grouped: dict[tuple[uuid.UUID, int], list[StatementSlot]] = {}
         for statement in sorted(statements, key=lambda s: (s.deadline_date, s.payment_date, str(s.id))):
-            passed = statement.status in (StatementStatus.PAYABLE, StatementStatus.PAID)
-            slot = StatementSlot(
-                statement.id,
-                statement.deadline_date,
-                _at(statement.deadline_date + timedelta(days=1)) if passed else None,
-                statement.marked_as_paid_at if statement.status == StatementStatus.PAID else None,
-            )
-            grouped.setdefault((statement.lead_provider_id, statement.cohort_id), []).append(slot)
+            grouped.setdefault((statement.lead_provider_id, statement.cohort_id), []).append(_slot(statement, today))
         self._slots = grouped
         self._deadlines = {key: [slot.deadline for slot in slots] for key, slots in grouped.items()}
+
+    def closed_ids(self) -> set[uuid.UUID]:
+        return {slot.id for slots in self._slots.values() for slot in slots if slot.closed}
 
     def next_output(self, provider_id, cohort: int, on: date) -> StatementSlot | None:
         """The first output statement whose deadline is on or after `on` (finance.md §2.2)."""
         deadlines = self._deadlines.get((provider_id, cohort), [])
         position = bisect.bisect_left(deadlines, on)
         return self._slots[(provider_id, cohort)][position] if position < len(deadlines) else None
+
+
+def _slot(statement: Statement, today: date) -> StatementSlot:
+    if statement.status == StatementStatus.PAID:
+        return StatementSlot(
+            statement.id, statement.deadline_date, _payable_at(statement), statement.marked_as_paid_at, closed=True
+        )
+    due = statement.deadline_date < today
+    paid_at = _at(statement.payment_date, 9) if statement.payment_date < today else None
+    return StatementSlot(statement.id, statement.deadline_date, _payable_at(statement) if due else None, paid_at)
+
+
+def _payable_at(statement: Statement) -> datetime:
+    """The payable job runs just after midnight the day after the deadline (decisions §13)."""
+    return _at(statement.deadline_date + timedelta(days=1))

@@ -14,10 +14,13 @@ from django.contrib.auth import get_user_model
 from django.db import connections, models, router, transaction
 
 from declarations.models import (
+    REFUNDABLE_STATES,
     Declaration,
     DeclarationAttempt,
+    DeclarationState,
     DeclarationStateChange,
 )
+from declarations.payments import authorisation_refusals, statement_authorise_payment, statements_mark_payable
 from ecf import clock
 from participants.models import (
     ApiToken,
@@ -137,13 +140,15 @@ def sandbox_seed(
     ids = [stable_id(seed, "participant", index) for index in range(participants)]
     stored = _existing_ids(Participant, ids)
     needed = max((index + 1 for index, id_ in enumerate(ids) if id_ not in stored), default=0)
+    voids: list[LaterVoid] = []
     for start in range(0, needed, PARTICIPANT_BATCH):
         drafts = [factory.draft(index) for index in range(start, min(start + PARTICIPANT_BATCH, needed))]
-        _save_participants(drafts, stored)
+        voids += _save_participants(drafts, stored, book)
         if progress:
             progress(start + len(drafts), participants)
     if progress and needed < participants:
         progress(participants, participants)
+    _catch_up_statements(world, today=now.date(), voids=voids)
     after = _counts()
     return SeedReport(
         seed=seed,
@@ -216,12 +221,17 @@ def _save_world(world: World) -> StatementBook:
     _save_schools(world)
     contracts = _save_contracts(world)
     _save_statements(world, contracts)
-    provider_ids = [provider.id for provider in world.providers]
     return StatementBook(
-        Statement.objects.filter(lead_provider_id__in=provider_ids, cohort_id__in=COHORTS, output_fee=True).only(
+        _output_statements(world).only(
             "id", "lead_provider_id", "cohort_id", "deadline_date", "payment_date", "status", "marked_as_paid_at"
-        )
+        ),
+        today=world.now.date(),
     )
+
+
+def _output_statements(world: World):
+    provider_ids = [provider.id for provider in world.providers]
+    return Statement.objects.output().filter(lead_provider_id__in=provider_ids, cohort_id__in=COHORTS)
 
 
 def _save_providers(world: World) -> None:
@@ -370,7 +380,8 @@ def statement_calendar(cohort: int) -> list[tuple[int, int, bool]]:
 
 
 def _save_statements(world: World, contracts) -> None:
-    today = world.now.date()
+    """Every statement starts open, as the back office creates them; the payment runs of the year
+    then take them where they are today (`_catch_up_statements`)."""
     rows = []
     for provider in world.providers:
         for cohort in COHORTS:
@@ -378,12 +389,6 @@ def _save_statements(world: World, contracts) -> None:
             created = min(datetime(cohort, 5, 10, 7, tzinfo=UTC), world.now)
             for year, month, output in statement_calendar(cohort):
                 deadline, payment = _last_day_of_previous_month(year, month), date(year, month, 25)
-                status, marked, updated = StatementStatus.OPEN, None, created
-                if payment < today:  # authorised on its payment date
-                    status, marked = StatementStatus.PAID, _at(payment, 9)
-                    updated = marked
-                elif deadline < today:  # the payable job ran the day after the deadline
-                    status, updated = StatementStatus.PAYABLE, _at(deadline + timedelta(days=1))
                 rows.append(
                     Statement(
                         id=stable_id(world.seed, "statement", provider.key, cohort, year, month),
@@ -394,15 +399,91 @@ def _save_statements(world: World, contracts) -> None:
                         deadline_date=deadline,
                         payment_date=payment,
                         output_fee=output,
-                        status=status,
-                        marked_as_paid_at=marked,
+                        status=StatementStatus.OPEN,
                         ect_contract_id=ect_contract,
                         mentor_contract_id=mentor_contract,
                         created_at=created,
-                        updated_at=max(created, updated),
+                        updated_at=created,
                     )
                 )
     _insert(Statement, rows, ignore_conflicts=True)
+
+
+def _catch_up_statements(world: World, *, today: date, voids: list[LaterVoid]) -> None:
+    """Run the year's payment runs that are due by `today` and have not run, in clock order, through
+    the services themselves: the payable job the day after each deadline (`statements_mark_payable`,
+    which catches up a top-up's older statements too), then authorisation at 09:00 on each payment
+    date (`statement_authorise_payment`, which freezes what was paid). The declarations were written
+    in the states those runs leave them in (sandbox.world.StatementBook), so the runs move only what
+    an earlier run left behind. A statement with nothing to pay stays payable, as in the back office.
+    Service-fee statements stay open: they are never authorised (declarations.payments). Paid
+    declarations voided later are voided between the authorisations, at their time, so that each
+    statement is frozen as it stood when it was paid."""
+    voids = sorted(voids, key=lambda void: void.at)
+    due = list(
+        _output_statements(world)
+        .exclude(status=StatementStatus.PAID)
+        .filter(deadline_date__lt=today)
+        .order_by("payment_date", "deadline_date", "id")
+    )
+    days = sorted(
+        {s.deadline_date + timedelta(days=1) for s in due} | {s.payment_date for s in due if s.payment_date < today}
+    )
+    for day in days:
+        with clock.frozen(_at(day)):
+            statements_mark_payable(today=day)
+        for statement in (s for s in due if s.payment_date == day):
+            voids = _void_paid_before(voids, _at(day, 9))
+            _authorise(statement, at=_at(day, 9))
+    _void_paid_before(voids, world.now + timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class LaterVoid:
+    """A paid declaration its provider voids later (rules §5.3): written as paid, and voided (awaiting
+    clawback on `clawback_statement_id`) in clock order by `_catch_up_statements`; the clawback
+    statement's authorisation then claws it back."""
+
+    declaration_id: uuid.UUID
+    clawback_statement_id: uuid.UUID
+    change: dict  # the awaiting_clawback history row
+
+    @property
+    def at(self) -> datetime:
+        return self.change["created_at"]
+
+
+def _void_paid_before(voids: list[LaterVoid], instant: datetime) -> list[LaterVoid]:
+    """Void the paid declarations voided before `instant` (as declaration_void does: awaiting
+    clawback on the next statement, one history row); returns the later ones."""
+    done = [void for void in voids if void.at < instant]
+    if done:
+        with transaction.atomic():
+            TableWriter(DeclarationStateChange).write([void.change for void in done])
+            Declaration.objects.bulk_update(
+                [
+                    Declaration(
+                        pk=void.declaration_id,
+                        state=DeclarationState.AWAITING_CLAWBACK,
+                        clawback_statement_id=void.clawback_statement_id,
+                        updated_at=void.at,
+                    )
+                    for void in done
+                ],
+                ["state", "clawback_statement_id", "updated_at"],
+                batch_size=INSERT_BATCH,
+            )
+            # Bypassing declaration_void, the voids bring the read model of visibility along themselves.
+            voided = Declaration.objects.filter(pk__in=[void.declaration_id for void in done])
+            visibility_refresh(participant_ids=voided.values_list("participant_id", flat=True))
+    return voids[len(done) :]
+
+
+def _authorise(statement: Statement, *, at: datetime) -> None:
+    statement = Statement.objects.get(pk=statement.pk)  # as the payable job left it
+    with clock.frozen(at):
+        if not authorisation_refusals(statement):
+            statement_authorise_payment(statement=statement)
 
 
 def _ensure_users() -> list[tuple[str, str, str, bool]]:
@@ -421,12 +502,15 @@ def _ensure_users() -> list[tuple[str, str, str, bool]]:
     return [(*ADMIN_LOGIN, "superuser", admin_created), (*FINANCE_LOGIN, "finance group", finance_created)]
 
 
-def _save_participants(drafts: list[ParticipantDraft], stored: set) -> None:
-    """Write the drafts not stored yet, with everything that hangs off them."""
+def _save_participants(drafts: list[ParticipantDraft], stored: set, book: StatementBook) -> list[LaterVoid]:
+    """Write the drafts not stored yet, with everything that hangs off them; returns the voids of
+    paid declarations, which wait for the payment runs (`_catch_up_statements`)."""
     new = [d for d in drafts if d.id not in stored]
     if not new:
-        return
+        return []
+    _drop_lines_on_paid_statements(new, book)
     _drop_dangling_duplicates(new)
+    _drop_dangling_mentors(new)
     rows = _Rows()
     for draft in new:
         rows.add(draft)
@@ -436,6 +520,43 @@ def _save_participants(drafts: list[ParticipantDraft], stored: set) -> None:
             TableWriter(model).write(batch)
         # The rows bypass the services, so the batch brings the read model of visibility along itself.
         visibility_refresh(participant_ids=[draft.id for draft in new])
+    return rows.voids
+
+
+def _drop_lines_on_paid_statements(drafts: list[ParticipantDraft], book: StatementBook) -> None:
+    """A top-up's newcomers declare nothing a statement paid before this run would pay or claw back:
+    what it paid is frozen (a real provider's declaration after the deadline lands on a later
+    statement). Dropped here, not in the generator, so that the people already stored are drafted
+    again exactly as they were written."""
+    closed = book.closed_ids()
+    if not closed:
+        return
+    for draft in drafts:
+        for enrolment in draft.enrolments:
+            enrolment.declarations = [
+                d
+                for d in enrolment.declarations
+                if d.row["statement_id"] not in closed and d.row["clawback_statement_id"] not in closed
+            ]
+
+
+def _drop_dangling_mentors(drafts: list[ParticipantDraft]) -> None:
+    """A top-up on a later day may draft an earlier person differently from how they were stored
+    (today moved); a newcomer then keeps a mentor only if that mentor's enrolment exists."""
+    ours = {e.id for d in drafts for e in d.enrolments}
+    wanted = {p.mentor.enrolment_id for d in drafts for e in d.enrolments for p in e.periods if p.mentor} - ours
+    missing = wanted - _existing_ids(Enrolment, wanted)
+    if not missing:
+        return
+    for draft in drafts:
+        for enrolment in draft.enrolments:
+            gone = {p.mentor.participant_id for p in enrolment.periods if p.mentor and p.mentor.enrolment_id in missing}
+            for period in enrolment.periods:
+                if period.mentor and period.mentor.enrolment_id in missing:
+                    period.mentor = None
+            for declaration in enrolment.declarations:
+                if declaration.row["mentor_id"] in gone:
+                    declaration.row["mentor_id"] = None
 
 
 def _drop_dangling_duplicates(drafts: list[ParticipantDraft]) -> None:
@@ -464,6 +585,7 @@ class _Rows:
 
     def __init__(self):
         self.partnerships: dict[uuid.UUID, Partnership] = {}
+        self.voids: list[LaterVoid] = []
         self.tables: dict[type[models.Model], list[dict]] = {
             model: []
             for model in (
@@ -510,11 +632,31 @@ class _Rows:
             tables[TrainingStatusChange] += [{"enrolment_id": enrolment.id, **c} for c in enrolment.status_changes]
             tables[ScheduleChange] += [{"enrolment_id": enrolment.id, **c} for c in enrolment.schedule_changes]
             for declaration in enrolment.declarations:
-                tables[Declaration].append(declaration.row)
-                tables[DeclarationStateChange] += [
-                    {"declaration_id": declaration.id, **change} for change in declaration.changes
-                ]
+                row, changes = self._as_paid(declaration)
+                tables[Declaration].append(row)
+                tables[DeclarationStateChange] += [{"declaration_id": declaration.id, **change} for change in changes]
                 tables[DeclarationAttempt].append(declaration.attempt)
+
+    def _as_paid(self, declaration) -> tuple[dict, list[dict]]:
+        """A clawback is history after the payment: the declaration is written as it was paid, its
+        void kept for later (LaterVoid) and its clawing back left to the clawback statement's
+        authorisation, which writes that step itself."""
+        if declaration.state not in REFUNDABLE_STATES:
+            return declaration.row, declaration.changes
+        changes = declaration.changes
+        paid = next(i for i, change in enumerate(changes) if change["state"] == DeclarationState.PAID)
+        void = changes[paid + 1]
+        self.voids.append(
+            LaterVoid(
+                declaration.id, declaration.row["clawback_statement_id"], {"declaration_id": declaration.id, **void}
+            )
+        )
+        row = declaration.row | {
+            "state": DeclarationState.PAID,
+            "clawback_statement_id": None,
+            "updated_at": changes[paid]["created_at"],
+        }
+        return row, changes[: paid + 1]
 
 
 class TableWriter:

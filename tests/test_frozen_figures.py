@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.urls import reverse
 
 from declarations.payments import statement_authorise_payment, statements_mark_payable
@@ -122,7 +123,14 @@ def test_figures_frozen_unrounded_before_are_rounded_by_the_migration():
         paid=True, paid_amounts={"total": "93504.80275862068965517241380", "vat_rate": "0.175", "banded": {"net": 3}}
     )
 
+    # The rounding ran before paid statements became unchangeable (declarations 0004 depends on it):
+    # as then, without that trigger (ALTER TABLE is rolled back with the test's transaction).
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred check pending on the table
+        cursor.execute("ALTER TABLE statements_statement DISABLE TRIGGER statement_paid_guard")
     migration.round_frozen_figures(apps, None)
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE statements_statement ENABLE TRIGGER statement_paid_guard")
 
     statement.refresh_from_db()
     assert statement.paid_amounts == {"total": "93504.80", "vat_rate": "0.175", "banded": {"net": 3}}

@@ -9,12 +9,13 @@ import hashlib
 import io
 import re
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from rest_framework.test import APIClient
 
 from declarations.models import (
@@ -47,6 +48,8 @@ from participants.models import (
 )
 from sandbox.world import DEFAULT_PARTICIPANTS
 from sandbox.writer import COUNTED, statement_calendar
+from statements.calculation import calculate_statement
+from statements.freezing import frozen_figures, round_money
 from statements.models import ContractBand, EctContract, MentorContract, Statement, StatementStatus
 from statements.permissions import FINANCE_GROUP
 
@@ -114,30 +117,35 @@ def fingerprint() -> str:
 
 
 def wipe_sandbox() -> None:
-    """Empty every seeded table (reference data and users stay), as in a fresh database."""
-    Declaration.objects.update(superseded_by=None)
-    for model in (
-        DeclarationAttempt,
-        DeclarationStateChange,
-        Declaration,
-        TrainingStatusChange,
-        ScheduleChange,
-        TrainingPeriod,
-        Enrolment,
-        Participant,
-        Statement,
-        ContractBand,
-        EctContract,
-        MentorContract,
-        Partnership,
-        SchoolCohort,
-        School,
-        ProviderRelationship,
-        DeliveryPartner,
-        ApiToken,
-        LeadProvider,
-    ):
-        model.objects.all().delete()
+    """Empty every seeded table (reference data and users stay), as in a fresh database. TRUNCATE,
+    as a new database would be made: paid history refuses row deletes (declarations migration 0004)."""
+    tables = [
+        model._meta.db_table
+        for model in (
+            DeclarationAttempt,
+            DeclarationStateChange,
+            Declaration,
+            TrainingStatusChange,
+            ScheduleChange,
+            TrainingPeriod,
+            Enrolment,
+            Participant,
+            Statement,
+            ContractBand,
+            EctContract,
+            MentorContract,
+            Partnership,
+            SchoolCohort,
+            School,
+            ProviderRelationship,
+            DeliveryPartner,
+            ApiToken,
+            LeadProvider,
+        )
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # TRUNCATE waits for no deferred check
+        cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
 
 
 # ---------------------------------------------------------------------------------------
@@ -261,19 +269,33 @@ def test_a_larger_run_adds_only_the_missing_participants():
     assert "Participants already there: 120, added: 80." in output
 
 
-def test_a_top_up_weeks_later_keeps_the_data_consistent():
+def test_a_top_up_weeks_later_catches_up_the_statements_and_keeps_the_paid_ones_frozen():
     seed("--participants", "120")
-    paid_before = set(Statement.objects.filter(status=StatementStatus.PAID).values_list("id", flat=True))
+    frozen_before = dict(Statement.objects.filter(status=StatementStatus.PAID).values_list("id", "paid_amounts"))
+    first_run = set(Declaration.objects.values_list("id", flat=True))
+    later = NOW + timedelta(days=45)  # 24 November: October 2026 paid on the 25th, November 2026 payable
 
     out = io.StringIO()
-    with clock.frozen(NOW + timedelta(days=45)):  # participant 225 is a second account of an earlier one
+    with clock.frozen(later):  # participant 225 is a second account of an earlier one
         call_command("seed_sandbox", "--participants", "300", stdout=out, stderr=io.StringIO())
 
     assert "Participants already there: 120, added: 180." in out.getvalue()
-    # Statements are left as they were; the newcomers' declarations follow what is stored.
-    assert set(Statement.objects.filter(status=StatementStatus.PAID).values_list("id", flat=True)) == paid_before
-    for declaration in Declaration.objects.filter(state=DeclarationState.PAID).select_related("statement"):
-        assert declaration.statement.status == StatementStatus.PAID
+    # What was paid stays exactly as it was paid, and takes no newcomer's declaration.
+    assert dict(Statement.objects.filter(pk__in=frozen_before).values_list("id", "paid_amounts")) == frozen_before
+    newcomers = Declaration.objects.exclude(pk__in=first_run)
+    assert newcomers.exists()
+    assert not newcomers.filter(Q(statement_id__in=frozen_before) | Q(clawback_statement_id__in=frozen_before)).exists()
+    # The older statements are where the payment runs would have left them by then (catch-up).
+    assert_statements_follow_the_payment_runs(later.date())
+    assert_declaration_states_agree_with_their_statements()
+    october = Statement.objects.get(lead_provider__name="Ambition Institute", cohort_id=2025, year=2026, month=10)
+    assert (october.status, october.marked_as_paid_at) == (StatementStatus.PAID, datetime(2026, 10, 25, 9, tzinfo=UTC))
+    with clock.frozen(october.marked_as_paid_at):
+        assert october.paid_amounts == frozen_figures(calculate_statement(october))
+    paid_by_the_catch_up = DeclarationStateChange.objects.filter(
+        declaration__statement=october, state=DeclarationState.PAID, created_at=october.marked_as_paid_at
+    )
+    assert paid_by_the_catch_up.filter(declaration__created_at__lte=NOW).exists()  # payable on the first run
     for duplicate in Declaration.objects.filter(state=DeclarationState.INELIGIBLE):
         assert duplicate.superseded_by_id is not None
 
@@ -554,13 +576,104 @@ def test_contracts_and_statement_calendar_follow_the_finance_spec(seeded):
         assert statement.payment_date.day == 25
         assert statement.deadline_date == statement.payment_date.replace(day=1) - timedelta(days=1)
         assert statement.ect_contract == contract
-        today = NOW.date()
-        if statement.payment_date < today:
-            assert statement.status == StatementStatus.PAID and statement.marked_as_paid_at is not None
-        elif statement.deadline_date < today:
-            assert statement.status == StatementStatus.PAYABLE
+    assert_statements_follow_the_payment_runs(NOW.date())
+
+
+# ---------------------------------------------------------------------------------------
+# A real year (issue 17): the payment runs have run, paid statements are frozen, ECTs have mentors
+
+
+def has_lines(statement) -> bool:
+    return statement.declarations.exists() or statement.clawback_declarations.exists()
+
+
+def assert_statements_follow_the_payment_runs(today) -> None:
+    """Open until the deadline; payable the day after (the payable job); paid at 09:00 on the payment
+    date when it has something to pay (authorisation refuses one with nothing); service-fee
+    statements are never authorised, so they stay open (declarations.payments)."""
+    for statement in Statement.objects.all():
+        if not statement.output_fee or statement.deadline_date >= today:
+            expected = (StatementStatus.OPEN, None)
+        elif statement.payment_date < today and has_lines(statement):
+            expected = (StatementStatus.PAID, datetime.combine(statement.payment_date, time(9), UTC))
         else:
-            assert statement.status == StatementStatus.OPEN
+            expected = (StatementStatus.PAYABLE, None)
+        assert (statement.status, statement.marked_as_paid_at) == expected, statement
+
+
+def assert_declaration_states_agree_with_their_statements() -> None:
+    expected = {
+        DeclarationState.ELIGIBLE: StatementStatus.OPEN,
+        DeclarationState.PAYABLE: StatementStatus.PAYABLE,
+        DeclarationState.PAID: StatementStatus.PAID,
+        DeclarationState.AWAITING_CLAWBACK: StatementStatus.PAID,
+        DeclarationState.CLAWED_BACK: StatementStatus.PAID,
+    }
+    for declaration in Declaration.objects.filter(state__in=expected).select_related("statement"):
+        assert declaration.statement.status == expected[declaration.state], declaration
+
+
+def test_statements_are_where_the_years_payment_runs_leave_them(seeded):
+    assert_statements_follow_the_payment_runs(NOW.date())
+    assert_declaration_states_agree_with_their_statements()
+    assert Statement.objects.filter(status=StatementStatus.PAID).exists()
+    assert Statement.objects.filter(status=StatementStatus.PAYABLE, payment_date__gte=NOW.date()).exists()
+
+
+def test_every_paid_statement_holds_the_snapshot_authorisation_froze(seeded):
+    paid = Statement.objects.filter(status=StatementStatus.PAID)
+    assert paid.count() > 10
+    for statement in paid:
+        assert statement.paid_amounts, statement
+        # The money is what the statement's lines pay now, to the penny (nothing was added after).
+        now = frozen_figures(calculate_statement(statement))
+        assert statement.paid_amounts["total"] == now["total"], statement
+        assert statement.paid_amounts == round_money(statement.paid_amounts)  # pennies (issue 13.4)
+
+
+def counted(figures, key: str) -> int:
+    """The sum of every `key` count anywhere in a snapshot."""
+    if isinstance(figures, dict):
+        return sum(
+            value if name == key and isinstance(value, int) else counted(value, key) for name, value in figures.items()
+        )
+    if isinstance(figures, list):
+        return sum(counted(item, key) for item in figures)
+    return 0
+
+
+def test_a_paid_statement_is_frozen_before_the_clawbacks_that_came_after_it(seeded):
+    """A declaration paid in January and voided in March was paid, not clawed back, when January was
+    authorised: January's snapshot counts only what January itself clawed back."""
+    later_clawbacks = 0
+    for statement in Statement.objects.filter(status=StatementStatus.PAID):
+        assert counted(statement.paid_amounts, "clawed_back") == statement.clawback_declarations.count(), statement
+        later_clawbacks += statement.declarations.filter(state=DeclarationState.CLAWED_BACK).count()
+    assert later_clawbacks  # the seed has some, so the check above can tell
+
+
+def test_nearly_every_ect_has_a_mentor_registered_at_their_school():
+    seed("--participants", "1000")
+
+    ects = TrainingPeriod.objects.filter(enrolment__kind="ect")
+    share = ects.exclude(mentor=None).count() / ects.count()
+    assert 0.92 <= share <= 0.97, share  # 1 in 20 waits for their school to name one (sandbox/world.py)
+    for period in ects.exclude(mentor=None).select_related("mentor"):
+        assert period.mentor.kind == "mentor"
+        assert period.mentor.training_periods.filter(school_id=period.school_id).exists()
+
+
+def test_the_seeded_paid_history_cannot_be_rewritten(seeded):
+    paid = Declaration.objects.filter(state=DeclarationState.PAID).first()
+    elsewhere = Statement.objects.filter(lead_provider=paid.lead_provider, cohort=paid.cohort).exclude(
+        pk=paid.statement_id
+    )[0]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Declaration.objects.filter(pk=paid.pk).update(statement=elsewhere)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        paid.state_changes.all().delete()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Statement.objects.filter(pk=paid.statement_id).update(paid_amounts={})
 
 
 def test_the_links_printed_are_where_make_run_serves(db):
