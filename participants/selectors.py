@@ -545,11 +545,19 @@ def participant_known_to(lead_provider_id, participant_id: uuid.UUID) -> dict | 
 def _participant_known_to_query(*, lead_provider_id, participant_id) -> QuerySet:
     trained = Exists(visible_periods(lead_provider_id).filter(enrolment__participant_id=OuterRef("pk")))
     columns = ("id", "trn", "trained", "rank")
-    named = Participant.objects.filter(pk=participant_id).annotate(rank=Value(0), trained=trained).values(*columns)
+    # `.order_by()`: the parts drop the model's default ordering, which SQLite (`make run`) refuses
+    # inside a UNION (tests/test_embedded_database.py); the union is ordered as a whole.
+    named = (
+        Participant.objects.filter(pk=participant_id)
+        .annotate(rank=Value(0), trained=trained)
+        .values(*columns)
+        .order_by()
+    )
     retired = (
         Participant.objects.filter(id_changes__from_participant_id=participant_id)
         .annotate(rank=Value(1), trained=trained)
         .values(*columns)
+        .order_by()
     )
     return named.union(retired, all=True).order_by("rank")[:1]
 

@@ -70,6 +70,7 @@ from statements.models import (
     StatementStatus,
 )
 from statements.permissions import ensure_finance_group
+from visibility.changes import visibility_changed, visibility_deferred
 from visibility.services import visibility_refresh
 
 # ---------------------------------------------------------------------------------------
@@ -148,7 +149,8 @@ def sandbox_seed(
             progress(start + len(drafts), participants)
     if progress and needed < participants:
         progress(participants, participants)
-    _catch_up_statements(world, today=now.date(), voids=voids)
+    with visibility_deferred():  # one refresh of the read model after the year's payment runs
+        _catch_up_statements(world, today=now.date(), voids=voids)
     after = _counts()
     return SeedReport(
         seed=seed,
@@ -475,7 +477,7 @@ def _void_paid_before(voids: list[LaterVoid], instant: datetime) -> list[LaterVo
             )
             # Bypassing declaration_void, the voids bring the read model of visibility along themselves.
             voided = Declaration.objects.filter(pk__in=[void.declaration_id for void in done])
-            visibility_refresh(participant_ids=voided.values_list("participant_id", flat=True))
+            visibility_changed(participant_ids=list(voided.values_list("participant_id", flat=True)))
     return voids[len(done) :]
 
 

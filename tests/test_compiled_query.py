@@ -9,6 +9,7 @@ from declarations.models import DeclarationAttempt
 from ecf.compiled_query import CompiledQuery, insert_new
 from participants.models import Participant
 from tests.factories import ParticipantFactory
+from tests.visibility_sync import receivers_disconnected
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +61,7 @@ def test_new_rows_of_several_models_are_stored_as_save_stores_them(lead_provider
         DeclarationAttempt(lead_provider=lead_provider, participant=person, errors=[["base", "refused"]]),
     ]
 
-    with CaptureQueriesContext(connection) as queries:
+    with receivers_disconnected(), CaptureQueriesContext(connection) as queries:
         insert_new(person, *attempts)
 
     stored = Participant.objects.get(pk=person.pk)

@@ -6,9 +6,13 @@ at start-up (visibility.apps), so the dependencies keep pointing one way (docs/d
 module, visibility.models and visibility.selectors import no domain app.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 _subscribers: list[Callable] = []
+# While a bulk job defers the refresh (visibility_deferred), the people it changed.
+_deferred: ContextVar[set | None] = ContextVar("visibility_deferred", default=None)
 
 
 def subscribe(refresh: Callable) -> None:
@@ -18,5 +22,26 @@ def subscribe(refresh: Callable) -> None:
 
 def visibility_changed(*, participant_ids: Iterable) -> None:
     """These people's records (enrolments, training periods, declarations, the person) changed."""
+    deferred = _deferred.get()
+    if deferred is not None:
+        deferred.update(participant_ids)
+        return
     for refresh in _subscribers:
         refresh(participant_ids=participant_ids)
+
+
+@contextmanager
+def visibility_deferred() -> Iterator[None]:
+    """Refresh once, on leaving, everyone the block's writes changed, instead of once per write: for a
+    bulk job (the sandbox's year of payment runs) that nobody reads until it ends. Not for requests:
+    the read model is stale inside the block."""
+    if _deferred.get() is not None:  # nested: the outer block refreshes
+        yield
+        return
+    changed: set = set()
+    token = _deferred.set(changed)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    visibility_changed(participant_ids=changed)
