@@ -33,12 +33,22 @@ def _refresh(sender, instance, **kwargs):
 SENDERS = (Participant, Enrolment, TrainingPeriod, Partnership, Declaration)
 
 
+def _receivers(connect: bool) -> None:
+    for sender in SENDERS:
+        for signal, uid in (
+            (post_save, f"visibility-{sender.__name__}"),
+            (post_delete, f"visibility-del-{sender.__name__}"),
+        ):
+            if connect:
+                signal.connect(_refresh, sender=sender, dispatch_uid=uid)
+            else:
+                signal.disconnect(sender=sender, dispatch_uid=uid)
+
+
 @contextmanager
 def follow_saves(on: bool = True):
     """While on, every save or deletion of a record visibility derives from refreshes its people."""
-    for sender in SENDERS:
-        post_save.connect(_refresh, sender=sender, dispatch_uid=f"visibility-{sender.__name__}")
-        post_delete.connect(_refresh, sender=sender, dispatch_uid=f"visibility-del-{sender.__name__}")
+    _receivers(connect=True)
     before, _following["on"] = _following["on"], on
     try:
         yield
@@ -60,12 +70,8 @@ def services_only():
 def receivers_disconnected():
     """Inside, no test receiver listens to saves, so code that takes a faster path for models without
     save signals (ecf.compiled_query.insert_new) takes it as in production."""
-    for sender in SENDERS:
-        post_save.disconnect(sender=sender, dispatch_uid=f"visibility-{sender.__name__}")
-        post_delete.disconnect(sender=sender, dispatch_uid=f"visibility-del-{sender.__name__}")
+    _receivers(connect=False)
     try:
         yield
     finally:
-        for sender in SENDERS:
-            post_save.connect(_refresh, sender=sender, dispatch_uid=f"visibility-{sender.__name__}")
-            post_delete.connect(_refresh, sender=sender, dispatch_uid=f"visibility-del-{sender.__name__}")
+        _receivers(connect=True)
