@@ -32,7 +32,7 @@ from django.db.models.functions import Coalesce, Greatest, RowNumber
 
 from ecf import lookups  # noqa: F401  (registers `__one_of`, used below)
 from ecf.compiled_query import CompiledQuery
-from ecf.db_functions import IsoDate, Rfc3339, SortableTimestamp
+from ecf.db_functions import IsoDate, Rfc3339, UuidText
 from ecf.planner import index_lookups
 from participants.models import (
     KIND_FOR_COURSE,
@@ -148,10 +148,9 @@ def visible_participant_ids(
     return people.order_by(*terms).values_list("participant_id", flat=True)
 
 
-# The columns a provider's view of an enrolment is built from: one row per visible enrolment.
+# The columns a provider's view of an enrolment is built from: one row per visible enrolment. Its
+# ids come as text (ENROLMENT_VIEW_TEXTS), the form they are shown in and keyed by.
 ENROLMENT_VIEW_COLUMNS = (
-    "enrolment_id",
-    "enrolment__participant_id",
     "enrolment__kind",
     "enrolment__eligibility_status",
     "enrolment__eligibility_reason",
@@ -165,12 +164,10 @@ ENROLMENT_VIEW_COLUMNS = (
     "enrolment__participant__email",
     "enrolment__participant__trn",
     "email",
-    "mentor__participant_id",
     "school__urn",
     "cohort_id",
     "schedule__identifier",
     "schedule__cohort_id",
-    "partnership__delivery_partner_id",
     "training_status",
 )
 
@@ -179,14 +176,20 @@ ENROLMENT_VIEW_COLUMNS = (
 # 3000 enrolments spent more on strftime than on the rest of the representation. The person's
 # columns ride along on each of their enrolments, so a page needs no query of its own.
 ENROLMENT_VIEW_TEXTS = {
+    "enrolment_id_text": UuidText("enrolment_id"),
+    "participant_id_text": UuidText("enrolment__participant_id"),
+    "mentor_id_text": UuidText("mentor__participant_id"),
+    "delivery_partner_id_text": UuidText("partnership__delivery_partner_id"),
     "created_at_text": Rfc3339("enrolment__created_at"),
     "induction_completion_date_text": IsoDate("enrolment__induction_completion_date"),
     "mentor_completion_date_text": IsoDate("enrolment__mentor_completion_date"),
     "person_updated_at_text": Rfc3339("enrolment__participant__updated_at"),
-    # Sort keys only (SortableTimestamp): the enrolments' order, and the people's for a page.
-    "enrolment_created_key": SortableTimestamp("enrolment__created_at"),
-    "person_created_key": SortableTimestamp("enrolment__participant__created_at"),
-    "person_updated_key": SortableTimestamp("enrolment__participant__updated_at"),
+}
+# The people's order terms (`created_at`, `-updated_at`, `id`) on a period's columns.
+PERSON_ORDER_ON_PERIOD = {
+    "id": "enrolment__participant_id",
+    "created_at": "enrolment__participant__created_at",
+    "updated_at": "enrolment__participant__updated_at",
 }
 
 
@@ -203,59 +206,77 @@ def participant_status(now: datetime) -> Case:
     )
 
 
-def enrolment_views(lead_provider_id, *, participant_ids, now: datetime) -> list[dict]:
-    """The provider's latest period of every enrolment of these people, flattened (one query), oldest
-    enrolment first, with its `participant_status` at `now`, the person's columns (full name,
-    `person_updated_at_text`, sort keys) and whether the person has id changes (`has_id_changes`).
+def enrolment_views(lead_provider_id, *, participant_ids, now: datetime, order: list[str]) -> list[dict]:
+    """The provider's latest period of every enrolment of these people, flattened (one query), the
+    people in `order` (terms on the person: `created_at`, `-updated_at`, `id`; end with `id`) and
+    each person's enrolments oldest first, with its `participant_status` at `now`, the person's
+    columns (full name, `person_updated_at_text`) and whether the person has id changes
+    (`has_id_changes`).
 
-    `participant_ids` is a list or a queryset of ids (a page of people: then the page is a
-    subquery of this one query). The latest periods are the read model's (visibility.models), so
-    the query reads these people's rows only. Every person visible to the provider has at least one row.
+    `participant_ids` is a list of ids or a page of the read model's ids (a sliced queryset of
+    visible_participant_ids): then the page, its latest periods and their rows are ONE statement,
+    so the page's ids never travel to Python and back. The latest periods are the read model's
+    (visibility.models), so the query reads these people's rows only. Every person visible to the
+    provider has at least one row.
     """
-    # The page's ids, then its latest periods' ids, as lists: with a subquery the planner guessed
-    # a large set and hashed whole base tables for a page of one (docs/benchmarks.md).
+    # The page's ids as a list: as a subquery, the planner walked every person in the page's order.
     people = list(participant_ids) if isinstance(participant_ids, QuerySet) else participant_ids
     records = TrainingRecordVisibility.objects.filter(lead_provider_id=lead_provider_id, participant_id__one_of=people)
     has_id_changes = Exists(ParticipantIdChange.objects.filter(participant_id=OuterRef("enrolment__participant_id")))
-    # Ids known, so every row is an index lookup, never a hashed base table (ecf.planner).
-    with index_lookups():
-        period_ids = list(records.values_list("period_id", flat=True))
-        rows = list(
-            TrainingPeriod.objects.filter(id__one_of=period_ids).values(
-                *ENROLMENT_VIEW_COLUMNS,
-                "enrolment__participant__full_name",
-                **ENROLMENT_VIEW_TEXTS,
-                participant_status=participant_status(now),
-                has_id_changes=has_id_changes,
-            )
+    person_order = [("-" if term.startswith("-") else "") + PERSON_ORDER_ON_PERIOD[term.lstrip("-")] for term in order]
+    rows = (
+        TrainingPeriod.objects.filter(id__in=records.values("period_id"))
+        # Sorted by the database: a person's rows together, in the page's order (ids are unique, so
+        # `order`'s last term settles ties between people), then their enrolments oldest first.
+        .order_by(*person_order, "enrolment__created_at", "enrolment_id")
+        .values(
+            *ENROLMENT_VIEW_COLUMNS,
+            "enrolment__participant__full_name",
+            **ENROLMENT_VIEW_TEXTS,
+            participant_status=participant_status(now),
+            has_id_changes=has_id_changes,
         )
-    rows.sort(key=lambda row: (row["enrolment_created_key"], row["enrolment_id"]))
-    return rows
+    )
+    # Ids known (the page's, an index range scan), so every row is an index lookup, never a hashed
+    # base table (ecf.planner): with its own estimate the planner hashed whole tables for a page of one.
+    with index_lookups():
+        return list(rows)
 
 
 def provider_status_changes(lead_provider_id, *, enrolment_ids) -> dict:
-    """{enrolment_id: {training_status: newest change by this provider}} for withdrawal/deferral objects."""
+    """{enrolment id as text: {training_status: newest change by this provider}} for withdrawal/deferral
+    objects (keyed as enrolment_views' `enrolment_id_text`)."""
     newest: dict = {}
     changes = (
         TrainingStatusChange.objects.filter(lead_provider_id=lead_provider_id, enrolment_id__one_of=enrolment_ids)
         .order_by("created_at", "id")
-        .values("enrolment_id", "training_status", "reason", created_at_text=Rfc3339("created_at"))
+        .values(
+            "training_status",
+            "reason",
+            enrolment_id_text=UuidText("enrolment_id"),
+            created_at_text=Rfc3339("created_at"),
+        )
     )
     for change in changes:
-        newest.setdefault(change["enrolment_id"], {})[change["training_status"]] = change
+        newest.setdefault(change["enrolment_id_text"], {})[change["training_status"]] = change
     return newest
 
 
 def id_changes(*, participant_ids) -> dict:
-    """{participant_id: [id change rows, oldest first]}."""
+    """{participant id as text: [id change rows, oldest first]}, the ids as text (`*_text`)."""
     by_participant: dict = {}
     rows = (
         ParticipantIdChange.objects.filter(participant_id__one_of=participant_ids)
         .order_by("created_at", "id")
-        .values("participant_id", "from_participant_id", "to_participant_id", created_at_text=Rfc3339("created_at"))
+        .values(
+            participant_id_text=UuidText("participant_id"),
+            from_participant_id_text=UuidText("from_participant_id"),
+            to_participant_id_text=UuidText("to_participant_id"),
+            created_at_text=Rfc3339("created_at"),
+        )
     )
     for row in rows:
-        by_participant.setdefault(row["participant_id"], []).append(row)
+        by_participant.setdefault(row["participant_id_text"], []).append(row)
     return by_participant
 
 

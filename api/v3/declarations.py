@@ -34,7 +34,7 @@ from declarations.models import (
 from declarations.selectors import own_declaration
 from declarations.services import declaration_submit, declaration_void
 from declarations.state_machine import Actor
-from ecf.db_functions import Rfc3339
+from ecf.db_functions import Rfc3339, UuidText
 from ecf.planner import index_lookups
 from ecf.rfc3339 import format_timestamp
 from participants.models import CourseIdentifier, DeclarationType
@@ -104,23 +104,20 @@ class ParticipantDeclarationFilterSet(ContractFilterSet):
 
 # Everything a declaration's representation needs, in one row (no other query).
 DECLARATION_COLUMNS = (
-    "id",
-    "participant_id",
     "declaration_type",
     "course_identifier",
-    "mentor_id",
     "state",
-    "delivery_partner_id",
-    "statement_id",
-    "clawback_statement_id",
     "ineligibility_reason",
     "pupil_premium_uplift",
     "sparsity_uplift",
     "evidence_held",
     "lead_provider__name",
 )
-# Timestamps come back as the text the API shows (ecf.db_functions.Rfc3339).
+# Ids and timestamps come back as the text the API shows (ecf.db_functions): a 3000-row page
+# otherwise loads 18,000 ids as UUIDs and 9,000 timestamps as datetimes only to print them again.
+DECLARATION_IDS = ("id", "participant_id", "mentor_id", "delivery_partner_id", "statement_id", "clawback_statement_id")
 DECLARATION_TIMESTAMPS = {
+    **{f"{column}_text": UuidText(column) for column in DECLARATION_IDS},
     "declaration_date_text": Rfc3339("declaration_date"),
     "updated_at_text": Rfc3339("updated_at"),
     "created_at_text": Rfc3339("created_at"),
@@ -144,6 +141,8 @@ def render_written_declaration(declaration: Declaration) -> dict:
     lost after the commit cannot turn a stored declaration into an error answer (issue 13.3)."""
     row = {column: getattr(declaration, column) for column in DECLARATION_COLUMNS if "__" not in column}
     row["lead_provider__name"] = declaration.lead_provider.name
+    for column in DECLARATION_IDS:
+        row[f"{column}_text"] = _str_or_none(getattr(declaration, column))  # `participant_id`: the raw id
     row["declaration_date_text"] = format_timestamp(declaration.declaration_date)
     row["updated_at_text"] = format_timestamp(declaration.updated_at)
     row["created_at_text"] = format_timestamp(declaration.created_at)
@@ -153,21 +152,21 @@ def render_written_declaration(declaration: Declaration) -> dict:
 def _declaration(row: dict) -> dict:
     state = row["state"]
     return {
-        "id": str(row["id"]),
+        "id": row["id_text"],
         "type": "participant-declaration",
         "attributes": {
-            "participant_id": str(row["participant_id"]),
+            "participant_id": row["participant_id_text"],
             "declaration_type": row["declaration_type"],
             "course_identifier": row["course_identifier"],
             "declaration_date": row["declaration_date_text"],
-            "mentor_id": _str_or_none(row["mentor_id"]),
+            "mentor_id": row["mentor_id_text"],
             "state": state.replace("_", "-"),
             "updated_at": row["updated_at_text"],
             "created_at": row["created_at_text"],
-            "delivery_partner_id": _str_or_none(row["delivery_partner_id"]),
-            "statement_id": _str_or_none(row["statement_id"]) if state in STATEMENT_SHOWN_STATES else None,
+            "delivery_partner_id": row["delivery_partner_id_text"],
+            "statement_id": row["statement_id_text"] if state in STATEMENT_SHOWN_STATES else None,
             # Set exactly while awaiting or after clawback (a database constraint keeps it so).
-            "clawback_statement_id": _str_or_none(row["clawback_statement_id"]),
+            "clawback_statement_id": row["clawback_statement_id_text"],
             "ineligible_for_funding_reason": _ineligible_for_funding_reason(row),
             "uplift_paid": _uplift_paid(row),
             "evidence_held": row["evidence_held"],

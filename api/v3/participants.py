@@ -173,51 +173,54 @@ ACTION_RESPONSES = {
 
 # --- Rendering -----------------------------------------------------------------------------
 
+# Plain strings for the per-enrolment loop (a page renders thousands): comparing with an enum member
+# first looks the member up on its class.
+ECT, MENTOR = EnrolmentKind.ECT.value, EnrolmentKind.MENTOR.value
+WITHDRAWN, DEFERRED = TrainingStatus.WITHDRAWN.value, TrainingStatus.DEFERRED.value
 # Only these statuses show a withdrawal or deferral object, so only their enrolments need the changes.
-STATUSES_WITH_OBJECTS = frozenset({TrainingStatus.WITHDRAWN, TrainingStatus.DEFERRED})
+STATUSES_WITH_OBJECTS = frozenset({WITHDRAWN, DEFERRED})
 
 
 def render_participants(lead_provider_id, participant_ids, order: list[str]) -> list[dict]:
     """The v3 representation of these people as seen by the provider, in `order` (ORM terms on
     the person, e.g. `["-updated_at", "id"]`); people the provider cannot see are left out.
 
-    `participant_ids` is a list or a queryset of ids (a page: it becomes a subquery). One query
-    for the people and their enrolments' latest periods; then, only when some row needs them, one
-    for this provider's status changes of the withdrawn or deferred enrolments and one for the id
-    changes of the people that have some.
+    `participant_ids` is a list of ids or a page of visible_participant_ids (then the page and its
+    rows are one statement). One query for the people and their enrolments' latest periods, in
+    order; then, only when some row needs them, one for this provider's status changes of the
+    withdrawn or deferred enrolments and one for the id changes of the people that have some.
     """
-    views = selectors.enrolment_views(lead_provider_id, participant_ids=participant_ids, now=clock.now())
-    paused = [row["enrolment_id"] for row in views if row["training_status"] in STATUSES_WITH_OBJECTS]
+    views = selectors.enrolment_views(lead_provider_id, participant_ids=participant_ids, now=clock.now(), order=order)
+    paused = [row["enrolment_id_text"] for row in views if row["training_status"] in STATUSES_WITH_OBJECTS]
     changes = selectors.provider_status_changes(lead_provider_id, enrolment_ids=paused) if paused else {}
-    people: list[dict] = []  # each person's first row stands for the person
+    people: list[dict] = []  # each person's first row stands for the person (rows come in order)
     enrolments_by_person: dict = {}
     no_changes: dict = {}
     for row in views:
-        person_id = row["enrolment__participant_id"]
+        person_id = row["participant_id_text"]
         enrolments = enrolments_by_person.get(person_id)
         if enrolments is None:
             enrolments = enrolments_by_person[person_id] = []
             people.append(row)
-        enrolments.append(_enrolment(row, changes.get(row["enrolment_id"], no_changes)))
-    merged = [row["enrolment__participant_id"] for row in people if row["has_id_changes"]]
+        enrolments.append(_enrolment(row, changes.get(row["enrolment_id_text"], no_changes)))
+    merged = [row["participant_id_text"] for row in people if row["has_id_changes"]]
     id_changes = selectors.id_changes(participant_ids=merged) if merged else {}
-    _sort_people(people, order)
     return [
         {
-            "id": str(person["enrolment__participant_id"]),
+            "id": person["participant_id_text"],
             "type": "participant",
             "attributes": {
                 "full_name": person["enrolment__participant__full_name"],
                 "teacher_reference_number": person["enrolment__participant__trn"],
                 "updated_at": person["person_updated_at_text"],
-                "ecf_enrolments": enrolments_by_person[person["enrolment__participant_id"]],
+                "ecf_enrolments": enrolments_by_person[person["participant_id_text"]],
                 "participant_id_changes": [
                     {
-                        "from_participant_id": str(change["from_participant_id"]),
-                        "to_participant_id": str(change["to_participant_id"]),
+                        "from_participant_id": change["from_participant_id_text"],
+                        "to_participant_id": change["to_participant_id_text"],
                         "changed_at": change["created_at_text"],
                     }
-                    for change in id_changes.get(person["enrolment__participant_id"], ())
+                    for change in id_changes.get(person["participant_id_text"], ())
                 ],
             },
         }
@@ -225,33 +228,15 @@ def render_participants(lead_provider_id, participant_ids, order: list[str]) -> 
     ]
 
 
-PERSON_SORT_KEYS = {
-    "id": "enrolment__participant_id",
-    "created_at": "person_created_key",
-    "updated_at": "person_updated_key",
-}
-
-
-def _sort_people(people: list[dict], order: list[str]) -> None:
-    """Sort in place as PostgreSQL's ORDER BY on the person would (stable sorts, last term first;
-    Python compares UUIDs as PostgreSQL does, byte by byte)."""
-    for term in reversed(order):
-        field = term.removeprefix("-")
-        key = PERSON_SORT_KEYS[field]
-        people.sort(key=lambda row: row[key], reverse=term.startswith("-"))
-
-
 def _enrolment(row: dict, changes_by_status: dict) -> dict:
     kind = row["enrolment__kind"]
-    is_mentor = kind == EnrolmentKind.MENTOR
+    is_mentor = kind == MENTOR
     training_status = row["training_status"]
     paused = training_status in STATUSES_WITH_OBJECTS
-    mentor_id = row["mentor__participant_id"] if kind == EnrolmentKind.ECT else None
-    delivery_partner_id = row["partnership__delivery_partner_id"]
     return {
-        "training_record_id": str(row["enrolment_id"]),
+        "training_record_id": row["enrolment_id_text"],
         "email": row["email"] or row["enrolment__participant__email"],  # rep.email
-        "mentor_id": None if mentor_id is None else str(mentor_id),  # rep.mentor_id
+        "mentor_id": row["mentor_id_text"] if kind == ECT else None,  # rep.mentor_id
         "school_urn": row["school__urn"],
         "participant_type": kind,
         "cohort": str(row["cohort_id"]),
@@ -262,9 +247,9 @@ def _enrolment(row: dict, changes_by_status: dict) -> dict:
         "pupil_premium_uplift": row["enrolment__pupil_premium_uplift"],
         "sparsity_uplift": row["enrolment__sparsity_uplift"],
         "schedule_identifier": row["schedule__identifier"],
-        "delivery_partner_id": None if delivery_partner_id is None else str(delivery_partner_id),
-        "withdrawal": rep.status_object(row, changes_by_status, TrainingStatus.WITHDRAWN) if paused else None,
-        "deferral": rep.status_object(row, changes_by_status, TrainingStatus.DEFERRED) if paused else None,
+        "delivery_partner_id": row["delivery_partner_id_text"],
+        "withdrawal": rep.status_object(row, changes_by_status, WITHDRAWN) if paused else None,
+        "deferral": rep.status_object(row, changes_by_status, DEFERRED) if paused else None,
         "created_at": row["created_at_text"],
         "induction_end_date": row["induction_completion_date_text"],
         "mentor_funding_end_date": row["mentor_completion_date_text"] if is_mentor else None,
