@@ -81,6 +81,7 @@ fmt: venv
 ## Benchmark the list endpoints, declaration submission and statement calculation against their floors at
 ## 20,000 and 60,000 participants (SCALE=200000 adds that scale), twice, and write docs/benchmarks.md. Not
 ## part of `make test`. The seeded cluster lives in ECF_BENCH_DIR (default /tmp/ecf-bench) and is reused.
+## It includes "everyone at once": 7 providers full-syncing while 2 post, against endpoints and floors.
 .PHONY: bench
 bench: venv
 	$(PY) scripts/bench/run.py $(if $(SCALE),--scale $(SCALE))

@@ -164,6 +164,8 @@ def render(bench_runs: list[dict], context: dict) -> str:
             (f"POST ≥ {POST_SHARE} of the floor's throughput and median < 8 ms (helper `decl`'s target)", all(oks))
         )
 
+    lines += everyone_at_once(bench_runs, scales, checks)
+
     plans = first[scales[-1]]["context"]["plans"]
     flagged = []
     lines += ["", f"## Scan nodes of the list queries ({int(scales[-1]):,}, run 1)", ""]
@@ -188,6 +190,72 @@ def render(bench_runs: list[dict], context: dict) -> str:
     lines += [f"* {verdict(ok)}: {name}" for name, ok in checks]
     lines += ["", NOTES.replace("MAIN_TABLE", against_main(context.get("against_main") or {}))]
     return "\n".join(lines) + "\n"
+
+
+def _ms(seconds: float | None) -> str:
+    return "–" if seconds is None else _s(seconds)
+
+
+def everyone_ratio(result: dict, figure: str) -> float | None:
+    """The endpoint's p50 over the floor's under the same load, or None without both."""
+    real, floor = result["real"][figure]["p50"], result["floor"][figure]["p50"]
+    return real / floor if real is not None and floor else None
+
+
+def everyone_at_once(bench_runs: list[dict], scales: list[str], checks: list) -> list[str]:
+    """Section 9 (absent from figures written before it existed)."""
+    measured = [
+        (scale, number, run[scale]["results"]["9"])
+        for scale in scales
+        for number, run in enumerate(bench_runs, 1)
+        if "9" in run[scale]["results"]
+    ]
+    if not measured:
+        return []
+    scale, r = int(measured[0][0]), measured[0][2]
+    lines = [
+        "",
+        f"## Everyone at once ({scale:,})",
+        "",
+        f"The {r['syncers']} largest providers full-sync v3 participants (3000 per page, page after page, and from",
+        f"page 1 again after the short last one) while {r['posters']} clients post declarations as the largest,",
+        f"against `make serve`'s gunicorn, in phases of {r['phase_seconds']:.0f} s: endpoints, floors, floors,",
+        "endpoints (A B B A). A floor phase sends the same load to the floors (the floor's page with each",
+        "provider's token, and its submit). Latency of every full 3000-row page (short last pages not counted)",
+        "and of every POST; load average (1 minute) at the end of each phase. No target for the POST under load.",
+    ]
+    oks = []
+    for _, number, r in measured:
+        page_ratio = everyone_ratio(r, "page")
+        oks.append(page_ratio is not None and page_ratio <= FLOOR_RATIO)
+        loads = ", ".join(f"{p['kind'].replace('real', 'endpoint')} {p['load_average'][0]:.1f}" for p in r["phases"])
+        lines += [
+            "",
+            f"### Run {number}",
+            "",
+            "| | Endpoint p50 | p95 | Floor p50 | p95 | p50 ratio | Count (endpoint / floor) | POSTs/s "
+            "(endpoint / floor) | Load average |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for label, figure in (("page (3000 rows)", "page"), ("POST", "post")):
+            real, floor = r["real"][figure], r["floor"][figure]
+            share = everyone_ratio(r, figure)
+            rate = f"{real['per_second'] or 0:.0f} / {floor['per_second'] or 0:.0f}" if figure == "post" else "–"
+            lines.append(
+                f"| {label} | {_ms(real['p50'])} | {_ms(real['p95'])} | {_ms(floor['p50'])} | {_ms(floor['p95'])} | "
+                f"{'–' if share is None else f'{share:.2f}'} | {real['count']:,} / {floor['count']:,} | {rate} | "
+                f"{loads} |"
+            )
+        short = [p for p in r["phases"] if p["ran_out_of_slots"]]
+        if short:
+            lines += [
+                "",
+                f"Too few open declaration slots: each phase could post an equal share of those left, and the "
+                f"posters ran out before the end of {len(short)} of the {len(r['phases'])} phases "
+                f"({', '.join(format(p['posts'], ',') for p in r['phases'])} POSTs).",
+            ]
+    checks.append((f"9 at {scale:,}: a 3000-row page's p50 ≤ {FLOOR_RATIO}× the floor's under the same load", all(oks)))
+    return lines
 
 
 def against_main(by_scale: dict) -> str:

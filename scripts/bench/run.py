@@ -2,6 +2,7 @@
 60,000 participants (and SCALE, if given), each against its floor measured in the same run, on the
 same server and data, endpoint and floor alternating (A B A B) on warm workers (issues 9, 19). The
 whole bench runs twice; a target counts as met when both runs meet it.
+At 60,000 it also measures everyone at once (9): the 7 largest providers full-sync while 2 clients post.
 
     .venv/bin/python scripts/bench/run.py [--runs 3] [--scale 200000] [--output docs/benchmarks.md]
 
@@ -45,6 +46,12 @@ SEQUENTIAL_POSTS = 500
 CONCURRENT_CLIENTS = 8
 CONCURRENT_POSTS = 200  # per run, shared by the clients
 STATEMENT_REQUESTS = 5  # per run
+# 9, everyone at once: the 7 largest providers full-sync while 2 clients post declarations.
+EVERYONE_SYNCERS = 7
+EVERYONE_POSTERS = 2
+# Seconds of each of its four phases (A B B A); BENCH_EVERYONE_SECONDS shortens them for a quick check.
+EVERYONE_SECONDS = float(os.environ.get("BENCH_EVERYONE_SECONDS") or 30)
+EVERYONE_PHASES = ("real", "floor", "floor", "real")
 QUERY_HEADER = "X-Bench-Count-Queries"
 
 PARTICIPANTS_V3 = "/api/v3/participants/ecf"
@@ -74,13 +81,55 @@ def summary(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": len(values)}
 
 
+def percentiles(values: list[float]) -> dict:
+    """p50 and p95 (None when there are too few values to have one)."""
+    return {
+        "p50": statistics.median(values) if values else None,
+        "p95": statistics.quantiles(values, n=20)[18] if len(values) >= 2 else None,
+        "count": len(values),
+    }
+
+
+def participants_in(body: bytes) -> int:
+    """The people on a v3 participants page (compact JSON, every item typed), counted without parsing
+    it: seven threads parsing every 3000-row page would hold the GIL the latencies are read under."""
+    return body.count(b'"type":"participant"')
+
+
+class Candidates:
+    """The open declaration slots, each handed out once to whichever step or thread posts next (a
+    repeated declaration is a 422): steps 5 and 9 draw from the same pool, 9 from several threads."""
+
+    def __init__(self, slots: list[dict]):
+        self._slots = iter(slots)
+        self.left = len(slots)
+        self._lock = threading.Lock()
+
+    def take(self) -> dict | None:
+        """The next slot, or None when the pool is dry."""
+        with self._lock:
+            slot = next(self._slots, None)
+            if slot is not None:
+                self.left -= 1
+            return slot
+
+
 class Bench:
-    def __init__(self, server: Server, token: str, small_token: str, runs: int, rect_token: str | None = None):
+    def __init__(
+        self,
+        server: Server,
+        token: str,
+        small_token: str,
+        runs: int,
+        rect_token: str | None = None,
+        candidates: Candidates | None = None,
+    ):
         self.server = server
         self.token = token
         self.small_token = small_token
         self.rect_token = rect_token
         self.runs = runs
+        self.candidates = candidates or Candidates([])
         self.results: dict[str, dict] = {}
 
     def get(self, path: str, token: str | None = None, **kwargs):
@@ -204,20 +253,19 @@ class Bench:
             raise SystemExit(f"make bench: POST {path} answered {answer.status}: {answer.body[:500]!r}")
         return answer.seconds
 
-    def measure_submission(self, key: str, candidates: list[dict]) -> None:
+    def measure_submission(self, key: str) -> None:
         per_run = SEQUENTIAL_POSTS + CONCURRENT_POSTS
         needed = 2 * per_run * self.runs
-        if len(candidates) < needed:
-            raise SystemExit(f"make bench: {len(candidates)} open declaration slots, {needed} needed")
+        if self.candidates.left < needed:
+            raise SystemExit(f"make bench: {self.candidates.left} open declaration slots, {needed} needed")
         real_path, floor_path = DECLARATIONS_V3, floor_of(DECLARATIONS_V3) + "/submit"
-        pool = iter(candidates)
         latency = {"real": [], "floor": []}
         throughput = {"real": [], "floor": []}
         for _ in range(self.runs):
             for name, path in (("real", real_path), ("floor", floor_path)):
-                times = [self.post(path, next(pool)) for _ in range(SEQUENTIAL_POSTS)]
+                times = [self.post(path, self.candidates.take()) for _ in range(SEQUENTIAL_POSTS)]
                 latency[name].append(statistics.median(times))
-                batch = [next(pool) for _ in range(CONCURRENT_POSTS)]
+                batch = [self.candidates.take() for _ in range(CONCURRENT_POSTS)]
                 started = time.perf_counter()
                 with ThreadPoolExecutor(CONCURRENT_CLIENTS) as clients:
                     list(clients.map(lambda attributes, p=path: self.post(p, attributes), batch))
@@ -241,6 +289,114 @@ class Bench:
             real.append(statistics.median(self.get(real_path).seconds for _ in range(STATEMENT_REQUESTS)))
             floor.append(statistics.median(self.get(floor_path).seconds for _ in range(STATEMENT_REQUESTS)))
         self.results[key] = {"real": summary(real), "floor": summary(floor), "lines": floor_lines, "cohort": lines}
+
+    # 9: everyone at once ----------------------------------------------------------------------
+    def measure_everyone(self, key: str, syncers: list[tuple[str, str]]) -> None:
+        """The providers of `syncers` (token, v3 participants path) full-sync while EVERYONE_POSTERS
+        clients post declarations, in phases of EVERYONE_SECONDS: against the endpoints, then the same
+        load against the floors, twice, A B B A. Latency of every 3000-row page and every POST, per kind
+        of phase. A rewrite-flavoured provider's floor is the original's of the same rows (as in 7)."""
+        for token, path in syncers:  # the pages are counted without parsing them: check the count once
+            for target in (path, floor_of(PARTICIPANTS_V3)):
+                body = self.get(page_path(target, 1), token=token).body
+                if participants_in(body) != len(json.loads(body)["data"]):
+                    raise SystemExit(f"make bench: the people on {target} are miscounted by participants_in")
+        phases = []
+        for number, kind in enumerate(EVERYONE_PHASES):
+            # Each phase may post an equal share of the slots left, so that a short pool still leaves
+            # POSTs for the last endpoint phase (A B B A stays balanced).
+            share = self.candidates.left // (len(EVERYONE_PHASES) - number)
+            phases.append(self.everyone_phase(kind, syncers, share))
+        figures = {}
+        for kind in ("real", "floor"):
+            mine = [phase for phase in phases if phase["kind"] == kind]
+            posting = sum(phase["posting_seconds"] for phase in mine)
+            posts = [seconds for phase in mine for seconds in phase.pop("post_latencies")]
+            figures[kind] = {
+                "page": percentiles([seconds for phase in mine for seconds in phase.pop("page_latencies")]),
+                "short_page": percentiles([seconds for phase in mine for seconds in phase.pop("short_latencies")]),
+                "post": {**percentiles(posts), "per_second": len(posts) / posting if posting else None},
+            }
+        self.results[key] = {
+            **figures,
+            "phases": phases,
+            "phase_seconds": EVERYONE_SECONDS,
+            "syncers": len(syncers),
+            "posters": EVERYONE_POSTERS,
+            "candidates_left": self.candidates.left,
+        }
+
+    def everyone_phase(self, kind: str, syncers: list[tuple[str, str]], share: int) -> dict:
+        """One phase: `share` is the most declarations its posters may post."""
+        submit = DECLARATIONS_V3 if kind == "real" else floor_of(DECLARATIONS_V3) + "/submit"
+        failed = threading.Event()
+        started = time.monotonic()
+        deadline = started + EVERYONE_SECONDS
+
+        def over() -> bool:
+            return failed.is_set() or time.monotonic() >= deadline
+
+        def guarded(work, *args):
+            """One client; the first to fail stops the others, and its SystemExit reaches the caller."""
+            try:
+                return work(*args)
+            except BaseException:
+                failed.set()
+                raise
+
+        allowance = threading.Semaphore(share)
+        with ThreadPoolExecutor(len(syncers) + EVERYONE_POSTERS) as clients:
+            syncs = [
+                clients.submit(
+                    guarded, self.sync_until, path if kind == "real" else floor_of(PARTICIPANTS_V3), token, over
+                )
+                for token, path in syncers
+            ]
+            posters = [
+                clients.submit(guarded, self.post_until, submit, over, allowance) for _ in range(EVERYONE_POSTERS)
+            ]
+            pages = [future.result() for future in syncs]
+            posts = [future.result() for future in posters]
+        return {
+            "kind": kind,
+            "seconds": time.monotonic() - started,
+            "page_latencies": [seconds for full, _ in pages for seconds in full],
+            "short_latencies": [seconds for _, short in pages for seconds in short],
+            "post_latencies": [seconds for latencies, _, _ in posts for seconds in latencies],
+            "pages": sum(len(full) for full, _ in pages),
+            "short_pages": sum(len(short) for _, short in pages),
+            "posts": sum(len(latencies) for latencies, _, _ in posts),
+            "post_share": share,
+            # Posts per second over the time the posters were posting (running out of slots stops them).
+            "posting_seconds": max(finished for _, finished, _ in posts) - started,
+            "ran_out_of_slots": any(ran_out for _, _, ran_out in posts),
+            "load_average": [round(load, 2) for load in os.getloadavg()],
+        }
+
+    def sync_until(self, participants: str, token: str, over) -> tuple[list[float], list[float]]:
+        """Full syncs, one after another, until `over()`: the latencies of the full pages and of the
+        short last ones."""
+        full, short, number = [], [], 1
+        while not over():
+            answer = self.get(page_path(participants, number), token=token)
+            if participants_in(answer.body) == PER_PAGE:
+                full.append(answer.seconds)
+                number += 1
+            else:
+                short.append(answer.seconds)
+                number = 1
+        return full, short
+
+    def post_until(self, submit: str, over, allowance: threading.Semaphore) -> tuple[list[float], float, bool]:
+        """POSTs of the next open slot until `over()`, the phase's allowance is spent or the pool is
+        dry: their latencies, when the last one finished, and whether the slots ran out first."""
+        latencies = []
+        while not over():
+            attributes = self.candidates.take() if allowance.acquire(blocking=False) else None
+            if attributes is None:
+                return latencies, time.monotonic(), True
+            latencies.append(self.post(submit, attributes))
+        return latencies, time.monotonic(), False
 
     # Query counts -----------------------------------------------------------------------------
     def count_queries(self, label: str, method: str, path: str, body: bytes | None = None) -> None:
@@ -434,7 +590,9 @@ def bench_scale(
     with psycopg.connect(f"host={bench_dir} dbname={RUN_DB} user=postgres", autocommit=True) as connection:
         providers = connection.execute(PROVIDERS_BY_SIZE_SQL).fetchall()
         (largest_id, largest, largest_people), (_, smallest, smallest_people) = providers[0], providers[-1]
-        candidates = submission_candidates(connection, largest_id) if writes else []
+        syncers = providers[:EVERYONE_SYNCERS]
+        candidates = Candidates(submission_candidates(connection, largest_id) if writes else [])
+        slots = candidates.left  # open declaration slots at the start, shared by 5 and 9
         statement = connection.execute(STATEMENT_SQL, {"provider": largest_id}).fetchone() if writes else None
         since = connection.execute(POLL_SINCE_SQL, {"provider": largest_id, "rows": POLL_ROWS}).fetchone()[0]
         description = machine(connection, workers)
@@ -446,6 +604,19 @@ def bench_scale(
     token = manage(env, "create_api_token", largest).strip().splitlines()[-1]
     small_token = manage(env, "create_api_token", smallest).strip().splitlines()[-1]
     rect_token = manage(env, "create_api_token", rect["name"]).strip().splitlines()[-1]
+    # Everyone at once: a token for each of the largest providers (`providers` is by size), and the
+    # v3 participants of its flavour (the rewrite's providers have no /participants/ecf).
+    everyone = (
+        [
+            (
+                token if name == largest else manage(env, "create_api_token", name).strip().splitlines()[-1],
+                PARTICIPANTS_RECT if name in REWRITE_FLAVOURED_PROVIDERS else PARTICIPANTS_V3,
+            )
+            for _, name, _ in syncers
+        ]
+        if writes and (only is None or "9" in only)
+        else []
+    )
     poll = f"{PARTICIPANTS_V3}?filter[updated_since]={since}"
     poll_rect = f"{PARTICIPANTS_RECT}?filter[updated_since]={since}"
     if query_log.exists():
@@ -453,7 +624,7 @@ def bench_scale(
     server = Server(env, bench_dir / "gunicorn.log")
     server.start()
     try:
-        bench = Bench(server, token, small_token, runs, rect_token)
+        bench = Bench(server, token, small_token, runs, rect_token, candidates)
         print(f"make bench: {scale:,}: warming up", flush=True)
         if only is None or not only <= {"5"}:  # the POST figure warms its own workers
             bench.full_sync(PARTICIPANTS_V3)
@@ -514,8 +685,10 @@ def bench_scale(
         ]
         if writes:
             steps += [
-                ("5", lambda: bench.measure_submission("5", candidates)),
+                ("5", lambda: bench.measure_submission("5")),
                 ("6", lambda: bench.measure_statement("6", statement[0], statement[2])),
+                # After 6, so the statement is measured before 9's declarations; its slots follow 5's.
+                ("9", lambda: bench.measure_everyone("9", everyone)),
             ]
         for key, step in steps:
             if only is not None and key not in only:
@@ -552,6 +725,8 @@ def bench_scale(
             "largest": {"name": largest, "people": largest_people},
             "smallest": {"name": smallest, "people": smallest_people},
             "rect": rect,
+            "everyone": [{"name": name, "people": people} for _, name, people in syncers] if everyone else [],
+            "candidates": slots,
             "totals": totals,
             "poll_since": since,
             "plans": scan_nodes,
@@ -630,7 +805,7 @@ def only_bench(args) -> None:
     cluster.start()
     try:
         ensure_template(cluster, scale, cluster.directory / "queries.jsonl")
-        writes = not args.no_writes and bool(only & {"5", "6"})
+        writes = not args.no_writes and bool(only & {"5", "6", "9"})
         figures = bench_scale(cluster, scale, args.runs, writes=writes, with_plans=False, only=only)
     finally:
         cluster.stop()
