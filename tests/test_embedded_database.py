@@ -36,6 +36,23 @@ resume = {"data": {"type": "participant-resume", "attributes": {"course_identifi
 for action, body in (("defer", defer), ("resume", resume)):
     answer = client.put(f"/api/v3/participants/ecf/{person}/{action}", body, content_type=JSON)
     status[f"PUT v3 {action}"] = answer.status_code
+# The lists' ids come as text from the database (ecf.db_functions.UuidText): on SQLite too they are
+# the canonical form the API answers to.
+import re
+canonical = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+ids = {}
+page = client.get("/api/v3/participants/ecf?page[per_page]=20").json()["data"]
+ids["participants shown as listed"] = all(
+    client.get(f"/api/v3/participants/ecf/{p['id']}").json()["data"] == p for p in page)
+ids["participant ids"] = sorted({bool(canonical.match(value)) for p in page for e in p["attributes"]["ecf_enrolments"]
+    for value in (p["id"], e["training_record_id"], e["mentor_id"], e["delivery_partner_id"]) if value is not None})
+listed = client.get("/api/v3/participant-declarations?page[per_page]=20").json()["data"]
+ids["declarations shown as listed"] = bool(listed) and all(
+    client.get(f"/api/v3/participant-declarations/{d['id']}").json()["data"] == d for d in listed)
+ids["declaration ids"] = sorted({bool(canonical.match(value)) for d in listed for value in (
+    d["id"], d["attributes"]["participant_id"], d["attributes"]["mentor_id"], d["attributes"]["delivery_partner_id"],
+    d["attributes"]["statement_id"], d["attributes"]["clawback_statement_id"]) if value is not None})
+print("IDS " + json.dumps(ids))
 print("STATUS " + json.dumps(status))
 """
 
@@ -60,5 +77,12 @@ def test_the_sandbox_on_sqlite_answers_every_kind_of_write_without_a_server_erro
     output = manage("shell", "-c", REQUESTS)
 
     status = json.loads(output.split("STATUS ", 1)[1])
+    ids = json.loads(output.split("IDS ", 1)[1].split("\n", 1)[0])
+    assert ids == {
+        "participants shown as listed": True,
+        "participant ids": [True],
+        "declarations shown as listed": True,
+        "declaration ids": [True],
+    }
     assert {name: code for name, code in status.items() if code >= 500} == {}
     assert status["declarable"] == 200
