@@ -37,25 +37,6 @@ class IsoDate(Func):
         return self.as_sql(compiler, connection, template="date(%(expressions)s)", **extra)
 
 
-class SortableTimestamp(Func):
-    """A timestamp as text that sorts as the timestamp does (UTC, microseconds, fixed width).
-
-    For rows that are ordered in Python but never shown: text loads far faster than an aware
-    datetime, and a 3000-row page loads thousands of them.
-    """
-
-    output_field = CharField()
-    arity = 1
-
-    def as_postgresql(self, compiler, connection, **extra):
-        template = """to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"""
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        # Stored as UTC text already; a missing fraction sorts first, as .000000 would.
-        return self.as_sql(compiler, connection, template="%(expressions)s", **extra)
-
-
 class UuidText(Func):
     """A UUID column as its canonical text (`3fa85f64-5717-4562-b3fc-2c963f66afa6`), NULL stays NULL.
 

@@ -214,10 +214,9 @@ def enrolment_views(lead_provider_id, *, participant_ids, now: datetime, order: 
     (`has_id_changes`).
 
     `participant_ids` is a list of ids or a page of the read model's ids (a sliced queryset of
-    visible_participant_ids): then the page, its latest periods and their rows are ONE statement,
-    so the page's ids never travel to Python and back. The latest periods are the read model's
-    (visibility.models), so the query reads these people's rows only. Every person visible to the
-    provider has at least one row.
+    visible_participant_ids, read first). The latest periods are the read model's
+    (visibility.models), and they and their rows are one statement, so the query reads these
+    people's rows only. Every person visible to the provider has at least one row.
     """
     # The page's ids as a list: as a subquery, the planner walked every person in the page's order.
     people = list(participant_ids) if isinstance(participant_ids, QuerySet) else participant_ids

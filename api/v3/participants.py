@@ -185,10 +185,10 @@ def render_participants(lead_provider_id, participant_ids, order: list[str]) -> 
     """The v3 representation of these people as seen by the provider, in `order` (ORM terms on
     the person, e.g. `["-updated_at", "id"]`); people the provider cannot see are left out.
 
-    `participant_ids` is a list of ids or a page of visible_participant_ids (then the page and its
-    rows are one statement). One query for the people and their enrolments' latest periods, in
-    order; then, only when some row needs them, one for this provider's status changes of the
-    withdrawn or deferred enrolments and one for the id changes of the people that have some.
+    `participant_ids` is a list of ids or a page of visible_participant_ids. One query for the
+    page's ids, one for the people and their enrolments' latest periods, in order; then, only when
+    some row needs them, one for this provider's status changes of the withdrawn or deferred
+    enrolments and one for the id changes of the people that have some.
     """
     views = selectors.enrolment_views(lead_provider_id, participant_ids=participant_ids, now=clock.now(), order=order)
     paused = [row["enrolment_id_text"] for row in views if row["training_status"] in STATUSES_WITH_OBJECTS]
