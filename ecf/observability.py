@@ -66,7 +66,9 @@ def count_query(execute, sql, params, many, context):
 
 def _count_queries_of(counter: QueryCounter) -> None:
     if count_query not in connection.execute_wrappers:
-        connection.execute_wrappers.append(count_query)
+        # First, not last: Django's execute_wrapper() removes the last wrapper on exit, so a caller
+        # wrapping this request (the bench's plans and query counts do) must find its own there.
+        connection.execute_wrappers.insert(0, count_query)
     _counting.set(counter)
 
 

@@ -309,6 +309,32 @@ def test_streamed_responses_never_closed_leave_no_wrapper_behind(provider_client
     assert provider_client.get("/api/v3/participants/ecf").status_code == 200
 
 
+def test_a_wrapper_installed_around_the_first_request_is_the_one_its_exit_removes(provider_client):
+    """The request counter joins a connection's wrappers on its first request. Django's
+    `execute_wrapper()` removes the LAST wrapper on exit: when the counter went in after a caller's
+    (the bench's query plans and query counts wrap requests so), the caller's own wrapper stayed
+    installed for good, and the plans tool replaying queries fed its own list, never to finish."""
+    from django.db import connection
+
+    from ecf.observability import count_query
+
+    if count_query in connection.execute_wrappers:  # as on a connection's first request
+        connection.execute_wrappers.remove(count_query)
+    seen = []
+
+    def caller_wrapper(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(caller_wrapper):
+        assert provider_client.get("/api/v3/ping").status_code == 200
+    assert caller_wrapper not in connection.execute_wrappers
+    assert count_query in connection.execute_wrappers
+    queries_seen = len(seen)
+    provider_client.get("/api/v3/ping")
+    assert len(seen) == queries_seen
+
+
 def test_each_request_counts_only_its_own_queries(provider_client, log_lines):
     unclosed = provider_client.get("/api/v1/participants/ecf.csv")  # its counter must not keep counting
     provider_client.get("/api/v3/ping")
