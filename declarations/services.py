@@ -43,7 +43,7 @@ from participants.models import (
     TrainingStatus,
 )
 from statements.models import Statement
-from visibility.changes import visibility_changed
+from visibility.changes import visibility_changed, visibility_declarations_added
 
 # --- The contract's words (api.md §11.1, §11.4) ------------------------------------------------
 
@@ -454,8 +454,10 @@ def _create(submission: Submission) -> Declaration:
         statement_id=facts["output_statement_id"] if state != DeclarationState.SUBMITTED else None,
     )
     state_machine.create(declaration, actor=Actor.provider(submission.lead_provider))
-    _update_mentor_completion(declaration)
-    visibility_changed(participant_ids=[declaration.participant_id])
+    if _update_mentor_completion(declaration):  # the enrolment changed too
+        visibility_changed(participant_ids=[declaration.participant_id])
+    else:
+        visibility_declarations_added(participant_id=declaration.participant_id, declaration_ids=[declaration.id])
     return declaration
 
 
@@ -513,11 +515,12 @@ def _next_output_statement(lead_provider_id, cohort_id: int) -> Statement | None
     )
 
 
-def _update_mentor_completion(declaration: Declaration) -> None:
-    """Rules §4.10: a mentor's completion follows their completed declarations."""
+def _update_mentor_completion(declaration: Declaration) -> bool:
+    """Rules §4.10: a mentor's completion follows their completed declarations (True: it was refreshed)."""
     if declaration.course_identifier != "ecf-mentor" or declaration.declaration_type != T.COMPLETED:
-        return
+        return False
     participant_services.enrolment_refresh_mentor_completion(enrolment_id=declaration.enrolment_id)
+    return True
 
 
 # --- Void and clawback ---------------------------------------------------------------------------------

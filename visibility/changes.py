@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 _subscribers: list[Callable] = []
+_declaration_subscribers: list[Callable] = []
 # While a bulk job defers the refresh (visibility_deferred), the people it changed.
 _deferred: ContextVar[set | None] = ContextVar("visibility_deferred", default=None)
 
@@ -18,6 +19,23 @@ _deferred: ContextVar[set | None] = ContextVar("visibility_deferred", default=No
 def subscribe(refresh: Callable) -> None:
     if refresh not in _subscribers:
         _subscribers.append(refresh)
+
+
+def subscribe_declarations_added(add: Callable) -> None:
+    if add not in _declaration_subscribers:
+        _declaration_subscribers.append(add)
+
+
+def visibility_declarations_added(*, participant_id, declaration_ids: list) -> None:
+    """New declarations of one person are all that changed of them (a declaration POST): only the
+    declarations' rows are written, not the person's whole read model recomputed, which cost a POST
+    eight queries and most of its time (docs/benchmarks.md). Anything else changed: visibility_changed."""
+    deferred = _deferred.get()
+    if deferred is not None:
+        deferred.add(participant_id)
+        return
+    for add in _declaration_subscribers:
+        add(participant_id=participant_id, declaration_ids=declaration_ids)
 
 
 def visibility_changed(*, participant_ids: Iterable) -> None:

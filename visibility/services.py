@@ -41,6 +41,15 @@ DECLARATION_FIELDS = (
     "updated_at",
     "in_v1",
 )
+# What a declaration's rows are computed from.
+DECLARATION_COLUMNS = (
+    "id",
+    "participant_id",
+    "lead_provider_id",
+    "state",
+    "declaration_date",
+    *DECLARATION_FIELDS[1:5],
+)
 # (model, key fields, compared fields)
 TABLES = (
     (ParticipantVisibility, ("lead_provider_id", "participant_id"), PERSON_FIELDS),
@@ -79,26 +88,8 @@ def compute(participant_ids: list) -> tuple[dict, dict, dict]:
         row["id"]: row
         for row in Participant.objects.filter(id__in=participant_ids).values("id", "created_at", "updated_at")
     }
-    periods = list(
-        TrainingPeriod.objects.filter(enrolment__participant_id__in=participant_ids, partnership__isnull=False).values(
-            "id",
-            "enrolment_id",
-            "start_date",
-            "end_date",
-            "created_at",
-            "induction_status",
-            "training_status",
-            "schedule__cohort_id",
-            "enrolment__participant_id",
-            "enrolment__created_at",
-            "partnership__lead_provider_id",
-            "partnership__challenge_reason",
-            "partnership__challenged_at",
-        )
-    )
-    declarations = Declaration.objects.filter(participant_id__in=participant_ids).values(
-        "id", "participant_id", "lead_provider_id", "state", "declaration_date", *DECLARATION_FIELDS[1:5]
-    )
+    periods = _periods(participant_ids)
+    declarations = Declaration.objects.filter(participant_id__in=participant_ids).values(*DECLARATION_COLUMNS)
     records = _records(periods, people)
     persons: dict = {}
     for record in records.values():
@@ -115,6 +106,40 @@ def compute(participant_ids: list) -> tuple[dict, dict, dict]:
         else:
             person["max_cohort"] = max(person["max_cohort"], record["cohort_id"])
     return persons, records, _declarations(declarations, periods)
+
+
+def visibility_add_declarations(*, participant_id, declaration_ids: list) -> None:
+    """The rows of new declarations of one person whose other rows are unchanged (see
+    visibility.changes.visibility_declarations_added): three queries, in the caller's transaction."""
+    declarations = Declaration.objects.filter(id__in=declaration_ids).values(*DECLARATION_COLUMNS)
+    rows = _declarations(declarations, _periods([participant_id]))
+    stamp = _next_stamp()
+    # A row already there was computed from the same rows by visibility_refresh (the test suite's
+    # save receivers refresh on every save): the same row, so it is kept.
+    DeclarationVisibility.objects.bulk_create(
+        [DeclarationVisibility(**row, xid=stamp) for row in rows.values()], ignore_conflicts=True
+    )
+
+
+def _periods(participant_ids: list) -> list[dict]:
+    """The periods in a partnership of these people, with what visibility is decided by."""
+    return list(
+        TrainingPeriod.objects.filter(enrolment__participant_id__in=participant_ids, partnership__isnull=False).values(
+            "id",
+            "enrolment_id",
+            "start_date",
+            "end_date",
+            "created_at",
+            "induction_status",
+            "training_status",
+            "schedule__cohort_id",
+            "enrolment__participant_id",
+            "enrolment__created_at",
+            "partnership__lead_provider_id",
+            "partnership__challenge_reason",
+            "partnership__challenged_at",
+        )
+    )
 
 
 def _latest_first_key(period: dict):
