@@ -161,7 +161,7 @@ def render(bench_runs: list[dict], context: dict) -> str:
                 f"{spread(statement['real'])} | {spread(statement['floor'])} |"
             )
         checks.append(
-            (f"POST ≥ {POST_SHARE} of the floor's throughput and median < 8 ms (helper `decl`'s target)", all(oks))
+            (f"POST ≥ {POST_SHARE} of the floor's throughput and median < 8 ms (issue 19)", all(oks))
         )
 
     lines += everyone_at_once(bench_runs, scales, checks)
@@ -188,7 +188,7 @@ def render(bench_runs: list[dict], context: dict) -> str:
     met = sum(ok for _, ok in checks)
     lines += ["", "## Targets", "", f"**{met} of {len(checks)} targets met in every run.**", ""]
     lines += [f"* {verdict(ok)}: {name}" for name, ok in checks]
-    lines += ["", NOTES.replace("MAIN_TABLE", against_main(context.get("against_main") or {}))]
+    lines += ["", NOTES]
     return "\n".join(lines) + "\n"
 
 
@@ -258,78 +258,93 @@ def everyone_at_once(bench_runs: list[dict], scales: list[str], checks: list) ->
     return lines
 
 
-def against_main(by_scale: dict) -> str:
-    """The side-by-side figures of main and this branch ({scale: {figure: {"main"|"perf": summary}}})."""
-    if not by_scale:
-        return "(not measured in this run)"
-    rows = ["| Figure | Scale | main | this branch | branch / main |", "|---|---|---|---|---|"]
-    slower = []
-    for scale, figures in sorted(by_scale.items(), key=lambda item: int(item[0])):
-        for label, figure in figures.items():
-            if not isinstance(figure, dict) or "main" not in figure:
-                continue
-            main, branch = figure["main"]["median"], figure["perf"]["median"]
-            rows.append(f"| {label} | {int(scale):,} | {_s(main)} | {_s(branch)} | {branch / main:.2f} |")
-            if branch > main:
-                slower.append(f"{label} at {int(scale):,} ({branch / main:.2f}×)")
-    verdict_line = (
-        "**Not yet as fast as main on every figure**: " + "; ".join(slower) + ". At 20,000 a 3000-row page is "
-        "3000 of 20,000 people, where hashing the joined tables (main's plan) is cheaper than 3000 index "
-        "lookups; the lookups keep the cost flat as the tables grow, and the single-statement page above "
-        "would remove the extra round trips."
-        if slower
-        else "As fast as main or faster on every figure."
-    )
-    return "\n".join(rows) + "\n\n" + verdict_line
-
-
 NOTES = """## What is not met, the profile, and what would close it
 
-Measured on 2026-12-03 on 2 cores shared with four other sessions' test suites and benches (load
-average 7–14 during the runs: the floors themselves moved up to 2× between runs), without the POST
-and statement figures (`--no-writes`: they are helper `write`'s), from a snapshot of the branch's
-commit (so edits during the run did not change what was served).
+Measured on 2026-12-03 from a snapshot of commit 2194d6b, on 2 cores with nothing else running but
+the bench (load average about 1 for the single requests, 2.5–4 while everyone syncs at once).
+The bench as a whole took 28 minutes for three scales, two runs each.
 
-* **Since the previous run** (same data, same machine): a page of 1 v3 participant went from
-  0.40–1.20 s to 46–80 ms, the `updated_since` poll from 0.45–1.16 s to 83–140 ms, and their cost no
-  longer grows with the provider (60,000 against 20,000: 1.14–1.33× and 1.25–1.26×, was 1.56–2.98×).
-  The rows of a page are now read by primary key (the page's ids first, then `= ANY(array)`,
-  under `ecf.planner.index_lookups()`), so no list query of the original's flavour sequentially
-  scans a large table at either scale (scan nodes above).
-* **The one sequential scan left** (`/api/v3/participants`, the rewrite's 3000-row page): the
-  rewrite's three enrolment fields (participants/details.py) were read with a plain `IN` of the
-  page's enrolment ids, which the planner answered with a scan of every enrolment. Fixed after this
-  run (by primary key, under the same planner settings), checked by hand at 20,000: a bitmap index
-  scan of `participants_enrolment_pkey` for the page's 3,041 enrolments; not re-timed.
-* **Pages against the floor (3, 3a–3c, 7a, 7b, 8a: 1.3–3.8×).** The database work is now the same
-  index lookups as the floor's; what remains is per request and per row in Python. A page of 1
-  costs six round trips (token, page ids, planner settings on, latest-period ids, rows, settings
-  back) and the middleware stack, where the floor makes one query; a 3000-row page converts about
-  30 columns of 3000 rows through the ORM and renders them through the representation and DRF's
-  JSON renderer, where the floor has PostgreSQL build the JSON. To close it: one statement per page
-  (a CTE that cuts the page and joins its rows by primary key, so four round trips become one) and
-  the representation written as dict literals rendered with orjson; the floor already shows the
-  limit. Not done this session (time).
-* **Full syncs (1, 2, 7, 8: 0.97–2.96×)** are those 3000-row pages, page after page: the same
-  profile. Their time per item at 60,000 against 20,000 is 1.02× and 0.95× in run 2 and 1.31× and
-  1.75× in run 1, where the floors moved as much (the machine's load, not the algorithm: the plans
-  are index lookups whose cost does not depend on the table's size).
-* **CSV (4), 2.0–3.9×**: the endpoint renders every row through the JSON representation and then as
-  cells in Python (about 40 µs a row); the floor's PostgreSQL writes the lines. Its rows are now
-  index lookups too. Closing it means writing the CSV cells in SQL, a second definition of every
-  field. Memory is flat.
-* **200,000**: not run (seeding alone takes tens of minutes on this shared machine):
-  `make bench SCALE=200000`.
+**What changed this round, measured.**
 
-## Against main, on the same data and load
+* v3 pages read their ids as text from the database (`ecf.db_functions.UuidText`) and a participants
+  page reads its latest periods and rows in one statement that the database orders (no sort in Python, one
+  query fewer). In-process at 20,000 (same data, same machine), a 3000-row v3 participants page went
+  from 2.35× to 1.51× its floor and a 3000-row v3 declarations page from 1.51× to 0.74×. The bodies
+  are still byte-identical to the floors' (checked before every figure).
+* A declaration POST writes only its new declaration's read-model rows
+  (`visibility_declarations_added`) instead of recomputing the person's whole read model.
+  * Before (the first bench of this session, same data): 24.8 / 19.6 ms median, 0.24 / 0.22 of the
+    floor's throughput. The profile showed the refresh at 78 % of the service's time and 8 of its 15
+    queries, with a savepoint.
+  * In-process (scripts/bench/profile_post.py): 28.6 → 14.6 ms median, Python CPU 21.2 → 9.3 ms,
+    queries 15 → 9.
+* Full syncs and 3000-row pages of participants now meet 1.3× at 60,000 and 200,000, where they
+  matter most. At 200,000 the endpoint is faster than the floor (0.83–0.93×), because the floor's one
+  statement grows per item (1.9× from 20,000) and our index lookups do not.
 
-Issue 19's table measured main on a quiet machine: at 20,000, a page of 1 in 22 ms, a poll in 27 ms,
-a 3000-row page in 102 ms, a full sync in 0.29 s. On this loaded machine those figures are not
-comparable with the ones above, so main (commit 0735da2) and this branch were served side by side
-(scripts/serve.sh, 2 workers each) against one copy of the same database (per scale) and asked in turn
-(A B, then B A), 11 times (7 at 60,000) for a page and 3 for a full sync or the CSV; medians:
+**Not met, and why.**
 
-MAIN_TABLE
+* **Pages of 1 and polls (3a–3c, 7a, 8a: 2.1–3.4×; 3b 1.7–2.2×).** The cost is per request, not per
+  row.
+  * The floor answers in 4–10 ms with one statement; we take 9–29 ms. A v3 declarations page of 1,
+    profiled in-process, makes 5 round trips: token, page ids, planner settings on, rows, settings back.
+  * Of its Python time, about 40 % is the ORM building and compiling two queries, and about 25 % is
+    20 middlewares and DRF (the flavour middleware alone is 1 ms).
+  * To close it: compile the list queries once, as the POST's facts query is compiled
+    (`ecf.compiled_query`, extended to array parameters and one shape per sort order). Then fold
+    the planner settings into the statement, with rows driven from the ids by a `LATERAL` join that the
+    planner answers with index lookups unaided. That would leave the token and one statement.
+  * Their growth with scale is met: 0.76–1.32× from 20,000 to 200,000.
+* **Declarations syncs (2, 8: 1.2–1.7× at 60,000 and 200,000; met at 20,000).** At 200,000 a
+  3000-row page of page 1, 40 and 74 took 112 / 136 / 152 ms against the floor's 51 / 89 / 120 ms.
+  * The database part is the same as the floor's: the ids by an index range scan (3, 20 and 41 ms as
+    the OFFSET deepens) and the rows by primary key (47–65 ms).
+  * The remaining 50–60 ms a page is Python: loading 3000 rows of 17 columns into dicts and
+    rendering the representation.
+  * To close it: have PostgreSQL build each item (`json_build_object`) and join the bytes, as the
+    floor does. That is a second definition of the representation, kept equal by the bench's
+    byte-identity check. A client that syncs with `page[cursor]` also avoids the OFFSET's growth
+    (integrator guide).
+* **Time per item at 200,000 (1: 1.41 / 1.28×; 8: 1.05 / 1.36×, against ≤ 1.3×).** Each met in one
+  run only.
+  * The floors of the same syncs grew 1.9–2.0× per item (1) in both runs. The part that grows is
+    OFFSET paging itself: page N skips N × 3000 index entries, so a sync is quadratic in pages for
+    endpoint and floor alike.
+  * The change cursor (`page[cursor]`, keyset) is the linear walk; the bench measures the contract's
+    numbered pages.
+* **CSV (4: 2.2–3.3×).**
+  * Its rows are index lookups. Per row, Python builds the JSON item and then its cells (about 40 µs
+    a row). The floor's PostgreSQL writes the lines.
+  * To close it: cells written by the database from the same columns, one `cell()` rule in SQL.
+  * Memory is flat at every scale: peak RSS growth of 15.6–17.9 MiB for 66,762 rows (16.4 MB), the
+    same as for the smallest provider.
+* **Declaration POST (5: 23.3 / 18.5 ms median over HTTP; 0.29 / 0.32 of the floor's throughput;
+  target 0.35 and < 8 ms).** The floor, one INSERT, answers in 6–7 ms here.
+  * After the change above, the POST still makes 9 round trips: token, facts, enrolment, insert of
+    declaration and history, read-model periods and declaration, read-model insert, attempt log.
+  * It also spends 9.3 ms of Python in process, not yet broken down since this change.
+  * To close it: pass the written declaration to the read model instead of reading it back (−1 query),
+    and send the read-model insert and the attempt log with the declaration's `insert_new` round trip
+    (−2). Then profile the Python that remains.
+* **The rewrite's participants pages at 20,000 and 60,000 (7, 7b: 1.3–2.0×).** These are the
+  original's pages plus the rewrite's three fields read by id (participants/details.py) and a reshape.
+  The extra query and reshape cost 95–115 ms on 3000 rows (7b against 3, run 1). At 200,000
+  they meet 1.3×.
+* **Everyone at once (9: a 3000-row page's p50 1.37 / 1.32× the floor's under the same load;
+  POST p50 1.44 / 1.40×).** Seven providers full-syncing and two posting, against 4 gunicorn workers on
+  2 cores.
+  * Both sides are mostly queueing: a page p50 is 1.09–1.19 s against 0.3 s alone.
+  * The endpoints' extra per-page Python, from the declarations item above, is what separates them.
+
+## Against main (previous round, on a loaded machine)
+
+The previous round served main (commit 0735da2) and the read-model branch side by side, at load average
+7–14, against one copy of the same data. Branch / main: a page of 1 of v3 participants 0.42 (20,000) and
+0.24 (60,000); an `updated_since` poll 0.46 / 0.25; a page of 1 of v3 declarations 0.10 / 0.03; a full
+sync of v3 participants 0.97 / 0.54, of v3 declarations 0.68 / 0.40; a 3000-row v3 participants page
+1.11 / 0.75; the CSV 1.05 / 1.04. The two figures that were slower than main (the 3000-row page at
+20,000 and the CSV) were not re-measured against main this round, only against the floor. The CSV's
+path is unchanged.
 
 ## How the reads were made to cost what they return
 
@@ -341,12 +356,12 @@ grew with the square of the provider's size.
 Now visibility is a read model (visibility.models, one row per provider × participant, × training
 record and × declaration, with the columns the lists sort and filter on), written in the same
 transaction by the services that change visibility or a listed column (`visibility_changed`, one
-call per write path; tests/test_visibility.py compares it with a full recomputation after every
-change of the updated_since table). A page is an index range scan of the provider's rows
-(`(lead_provider_id, created_at, id)`, `(lead_provider_id, updated_at, id)`), and only the page's
-base rows are read, by primary key, with the planner kept to index lookups (ecf/planner.py): the
-planner's own choice for 3000 ids of a 20,000-row table is to hash every joined table, cheap at
-that size and growing with the table, not the page.
+call per write path; a new declaration, `visibility_declarations_added`; tests/test_visibility.py
+compares it with a full recomputation after every change of the updated_since table). A page is an
+index range scan of the provider's rows (`(lead_provider_id, created_at, id)`, `(lead_provider_id,
+updated_at, id)`), and only the page's base rows are read, by primary key, with the planner kept to
+index lookups (ecf/planner.py): the planner's own choice for 3000 ids of a 20,000-row table is to
+hash every joined table, cheap at that size and growing with the table, not the page.
 """
 
 
