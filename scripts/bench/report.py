@@ -160,9 +160,7 @@ def render(bench_runs: list[dict], context: dict) -> str:
                 f"{share:.2f} | "
                 f"{spread(statement['real'])} | {spread(statement['floor'])} |"
             )
-        checks.append(
-            (f"POST ≥ {POST_SHARE} of the floor's throughput and median < 8 ms (issue 19)", all(oks))
-        )
+        checks.append((f"POST ≥ {POST_SHARE} of the floor's throughput and median < 8 ms (issue 19)", all(oks)))
 
     lines += everyone_at_once(bench_runs, scales, checks)
 
