@@ -172,7 +172,7 @@ ENROLMENT_VIEW_COLUMNS = (
 )
 
 
-# The dates and timestamps the API shows, formatted by the database (ecf.db_functions): a page of
+# The ids, dates and timestamps the API shows, as text from the database (ecf.db_functions): a page of
 # 3000 enrolments spent more on strftime than on the rest of the representation. The person's
 # columns ride along on each of their enrolments, so a page needs no query of its own.
 ENROLMENT_VIEW_TEXTS = {
